@@ -1,0 +1,1 @@
+"""Ujian's web layer, persistence, auth, CLI and pages."""

@@ -1,0 +1,1 @@
+"""HTTP routers; each stays thin and calls a service."""

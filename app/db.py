@@ -1,0 +1,139 @@
+"""Database engines and sessions: SQLite (WAL, durable) or PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import Settings
+
+SQLITE_ALLOWED_SYNCHRONOUS = frozenset({"FULL", "EXTRA", "NORMAL"})
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs and make SQLite's folder exist."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> Engine:
+    synchronous = settings.sqlite_synchronous.upper()
+    if synchronous not in SQLITE_ALLOWED_SYNCHRONOUS:
+        msg = f"UJIAN_SQLITE_SYNCHRONOUS must be one of {sorted(SQLITE_ALLOWED_SYNCHRONOUS)}"
+        raise ValueError(msg)
+    engine = create_engine(
+        url,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+        },
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is
+        # deferred, which lets two writers read the same snapshot and one of them fail late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A writing transaction takes SQLite's write lock up front, so it waits (busy_timeout)
+        # instead of failing with SQLITE_BUSY when it first writes after reading.
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+@dataclass
+class Database:
+    """The engines of one process: ``engine`` for writing transactions, ``read_engine`` for reads.
+
+    On PostgreSQL both are the same pool. On SQLite they differ only in how a transaction
+    begins: writers take the write lock at BEGIN (IMMEDIATE), readers never block anyone (WAL).
+    """
+
+    url: str
+    engine: Engine
+    read_engine: Engine
+    write_sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is the embedded SQLite database."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One writing transaction: commit when the block succeeds, roll back when it raises."""
+        with self.write_sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """One read-only transaction (rolled back at the end; it never writes)."""
+        with self.read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def connect(settings: Settings, url: str | None = None) -> Database:
+    """Create the engines for ``url`` (default: ``settings.database_url``)."""
+    url = normalize_url(url or settings.database_url)
+    if is_sqlite(url):
+        engine = _sqlite_engine(url, settings, immediate=True)
+        read_engine = _sqlite_engine(url, settings, immediate=False)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=True,
+        )
+        read_engine = engine
+    return Database(
+        url=url,
+        engine=engine,
+        read_engine=read_engine,
+        write_sessions=sessionmaker(engine, expire_on_commit=False),
+        read_sessions=sessionmaker(read_engine, expire_on_commit=False),
+    )

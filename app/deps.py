@@ -1,0 +1,105 @@
+"""FastAPI dependencies: the request's transaction, the clock, settings and one guard per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.clock import Clock
+from app.db import Database
+from app.errors import Forbidden
+from app.models.staff import Role
+from app.services import staff as staff_service
+from app.services.staff import StaffPrincipal
+from app.settings import Settings
+
+
+def get_database(request: Request) -> Database:
+    """The process's database engines."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    """The server clock."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One writing transaction per request, committed before the response is sent."""
+    with get_database(request).session() as session:
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """One read-only transaction per request."""
+    with get_database(request).read_session() as session:
+        yield session
+
+
+# scope="function": the commit happens when the route returns, *before* the response leaves,
+# so an acknowledged change is a durable change.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="A staff token from POST /api/v1/auth/token"
+)
+
+
+class RoleGuard:
+    """A dependency admitting staff whose role is one of ``roles`` (401 without a live token)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> StaffPrincipal:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise staff_service.unauthorized()
+        with get_database(request).read_session() as session:
+            principal = staff_service.principal_for_token(
+                session, credentials.credentials, get_clock(request).now()
+            )
+        if principal is None:
+            raise staff_service.unauthorized()
+        if principal.role not in self.roles:
+            needed = " or ".join(sorted(self.roles))
+            msg = f"this action needs the {needed} role; you are {principal.role}"
+            raise Forbidden(msg)
+        return principal
+
+
+require_admin = RoleGuard(Role.ADMIN)
+require_committee = RoleGuard(Role.COMMITTEE)
+require_proctor = RoleGuard(Role.PROCTOR)
+require_staff = RoleGuard(Role.ADMIN, Role.COMMITTEE, Role.PROCTOR)
+
+AdminUser = Annotated[StaffPrincipal, Depends(require_admin)]
+CommitteeUser = Annotated[StaffPrincipal, Depends(require_committee)]
+ProctorUser = Annotated[StaffPrincipal, Depends(require_proctor)]
+StaffUserDep = Annotated[StaffPrincipal, Depends(require_staff)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: configure uvicorn's
+    ``--forwarded-allow-ips`` so this is the real client)."""
+    return request.client.host if request.client else "unknown"

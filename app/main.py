@@ -1,0 +1,59 @@
+"""The FastAPI application: routers, error envelope, request ids and background services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import auth, health
+from app.clock import Clock
+from app.db import Database, connect
+from app.errors import install_error_handlers
+from app.observability import RequestIdMiddleware
+from app.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the application around ``settings`` (default: the environment's)."""
+    settings = settings or get_settings()
+    owns_db = db is None
+    database = db or connect(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_db:
+                database.dispose()
+
+    app = FastAPI(
+        title="Ujian",
+        version="0.1.0",
+        summary="Computer Assisted Test engine for high-stakes selection",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.clock = clock or Clock()
+    app.state.secret = settings.secret()
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The factory ``ujian serve`` hands to uvicorn (one call per worker process)."""
+    from app.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,1 @@
+"""Every database query lives in a repository module of this package."""

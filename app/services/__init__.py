@@ -1,0 +1,1 @@
+"""Services: orchestrate the domain packages and repositories inside the caller's transaction."""

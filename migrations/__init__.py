@@ -1,0 +1,1 @@
+"""Alembic revisions of the tables, shipped in the package so `ujian db upgrade` finds them."""

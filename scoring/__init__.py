@@ -1,0 +1,1 @@
+"""Scoring rules, thresholds, results, rankings, pseudonyms and psychometrics (numpy only)."""
