@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, health
+from app.api import auth, bank, candidate, exams, health, proctor
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
 from app.observability import RequestIdMiddleware
+from app.services.container import Services
 from app.settings import Settings, get_settings
 
 
@@ -24,12 +25,17 @@ def create_app(
     settings = settings or get_settings()
     owns_db = db is None
     database = db or connect(settings)
+    services = Services(
+        settings=settings, db=database, clock=clock or Clock(), secret=settings.secret()
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.start()
         try:
             yield
         finally:
+            services.stop()
             if owns_db:
                 database.dispose()
 
@@ -41,12 +47,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.clock = clock or Clock()
-    app.state.secret = settings.secret()
+    app.state.clock = services.clock
+    app.state.secret = services.secret
+    app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(candidate.router)
+    app.include_router(bank.router)
+    app.include_router(exams.router)
+    app.include_router(proctor.router)
     return app
 
 

@@ -59,9 +59,13 @@ def _session_db(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     db.dispose()
 
 
+#: Tables whose rows the migrations seed; tests keep them.
+SEEDED_TABLES = frozenset({"bank_sections"})
+
+
 def truncate_all(db: Database) -> None:
-    """Empty every application table (the schema and alembic_version stay)."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    """Empty every application table (the schema, alembic_version and seeded rows stay)."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED_TABLES]
     with db.engine.begin() as connection:
         if db.is_sqlite:
             for name in tables:

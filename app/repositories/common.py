@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert
 
 
-def dialect_insert(session: Session, table: type[Any]) -> Any:
+def dialect_insert(bind: Session | Connection, table: type[Any]) -> Any:
     """An INSERT into the mapped class ``table`` that supports ``on_conflict_do_*``."""
-    name = session.get_bind().dialect.name
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":
@@ -22,5 +22,4 @@ def dialect_insert(session: Session, table: type[Any]) -> Any:
 
 def insert_ignore(session: Session, table: type[Any], values: dict[str, Any]) -> None:
     """Insert a row unless one with the same key exists (no error, no overwrite)."""
-    statement: Insert = dialect_insert(session, table).values(**values).on_conflict_do_nothing()
-    session.execute(statement)
+    session.execute(dialect_insert(session, table).values(**values).on_conflict_do_nothing())

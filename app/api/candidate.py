@@ -1,0 +1,198 @@
+"""Candidate routes: login with the sitting PIN, start, state, autosave and finish."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api.responses import error_doc, error_response
+from app.deps import SessionDep, client_address
+from app.errors import AppError, BadRequest, Unauthorized
+from app.schemas.candidate import (
+    CandidateLogin,
+    CandidateState,
+    CandidateToken,
+    FinishBody,
+    SaveAck,
+    SaveBody,
+    state_model,
+)
+from app.services import attempts
+from app.services.autosave import SaveRequest
+from app.services.candidate_tokens import CandidateClaim
+from app.services.container import Services
+from app.services.throttle import Policy
+
+router = APIRouter(prefix="/api/v1", tags=["candidate"])
+
+candidate_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="CandidateToken",
+    description="A candidate token from POST /api/v1/candidate/login",
+)
+
+
+def services(request: Request) -> Services:
+    """The process's services."""
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def candidate_claim(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(candidate_scheme)],
+) -> CandidateClaim:
+    """The attempt a candidate token is for (signature and age checked; no database read)."""
+    svc = services(request)
+    claim = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        claim = svc.tokens.check(credentials.credentials, int(svc.clock.now().timestamp()))
+    if claim is None:
+        msg = "missing, expired or invalid candidate token: log in with nomor peserta and PIN"
+        raise Unauthorized(msg)
+    return claim
+
+
+CandidateDep = Annotated[CandidateClaim, Depends(candidate_claim)]
+PositionPath = Annotated[int, Path(ge=1, le=1000, description="Nomor soal, from 1")]
+
+
+@router.post(
+    "/candidate/login",
+    response_model=CandidateToken,
+    responses=error_doc(401, 422, 429),
+    summary="Candidate: log in with nomor peserta and the sitting's PIN",
+)
+def login(body: CandidateLogin, request: Request, session: SessionDep, svc: ServicesDep) -> Any:
+    """Only while the sitting is open. Logging in on another PC moves the attempt there."""
+    settings = svc.settings
+    window = timedelta(minutes=settings.login_lockout_minutes)
+    outcome = attempts.candidate_login(
+        session,
+        nomor_peserta=body.nomor_peserta,
+        pin=body.pin,
+        now=svc.clock.now(),
+        client=client_address(request),
+        secret=svc.secret,
+        tokens=svc.tokens,
+        policy=Policy(settings.login_max_failures, window, window),
+        # A test-centre room shares one address; it may mistype more than one candidate.
+        address_policy=Policy(settings.login_max_failures * 20, window, window),
+    )
+    if isinstance(outcome, AppError):
+        return error_response(outcome)
+    return CandidateToken(
+        access_token=outcome.access_token, attempt_id=outcome.attempt_id, moved=outcome.moved
+    )
+
+
+def _state(svc: Services, claim: CandidateClaim) -> CandidateState:
+    now = svc.clock.now()
+    with svc.db.read_session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        expired = attempts.is_expired(attempt, now, svc.grace)
+    if expired:
+        # "A check on every access": the candidate comes back after the deadline.
+        svc.finish_due(claim.attempt_id)
+        now = svc.clock.now()
+    with svc.db.read_session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        runtime = svc.runtimes.get(session, attempt.exam_id)
+        return state_model(
+            attempts.candidate_state(session, attempt, now=now, runtime=runtime, secret=svc.secret)
+        )
+
+
+@router.get(
+    "/attempts/current",
+    response_model=CandidateState,
+    responses=error_doc(401, 404),
+    summary="Candidate: the attempt's items, answers and remaining time",
+)
+def current(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+    """Items in the candidate's order (no keys, no points), saved answers and flags, and
+    ``remaining_seconds`` computed by the server."""
+    return _state(svc, claim)
+
+
+@router.post(
+    "/attempts/current/start",
+    response_model=CandidateState,
+    responses=error_doc(401, 409),
+    summary="Candidate: draw the form and start the clock (idempotent)",
+)
+def start(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+    """The first call draws and freezes the form and sets the deadline; later calls return it."""
+    with svc.db.session() as session:
+        attempts.start(session, claim, now=svc.clock.now(), runtimes=svc.runtimes)
+    return _state(svc, claim)
+
+
+@router.put(
+    "/attempts/current/responses/{position}",
+    response_model=SaveAck,
+    responses=error_doc(401, 404, 409, 422, 503),
+    summary="Candidate: save one answer (acknowledged only once durable)",
+)
+async def save(
+    position: PositionPath, body: SaveBody, claim: CandidateDep, svc: ServicesDep
+) -> SaveAck:
+    """``option`` is the shown letter or null to clear. A ``seq`` not newer than the stored
+    one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
+    with 409 ``DeadlinePassed``."""
+    future = svc.writer.submit(
+        SaveRequest(
+            attempt_id=claim.attempt_id,
+            generation=claim.generation,
+            position=position,
+            option=body.option,
+            flagged=body.flagged,
+            seq=body.seq,
+        )
+    )
+    outcome = await asyncio.wrap_future(future)
+    return SaveAck(
+        position=outcome.position,
+        option=outcome.option,
+        flagged=outcome.flagged,
+        seq=outcome.seq,
+        applied=outcome.applied,
+        remaining_seconds=outcome.remaining_seconds,
+        saved_at=outcome.saved_at,
+    )
+
+
+@router.post(
+    "/attempts/current/finish",
+    response_model=CandidateState,
+    responses=error_doc(401, 409, 422),
+    summary="Candidate: finish the exam (idempotent)",
+)
+def finish(body: FinishBody, claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+    """Finishing is final; the result is in the response when the exam shows results."""
+    if not body.confirm:
+        msg = "confirm must be true to finish the exam"
+        raise BadRequest(msg)
+    with svc.db.session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=True)
+        if attempt.status == "ready":
+            msg = "the exam has not been started"
+            raise BadRequest(msg)
+        attempts.finish(
+            session,
+            attempt.id,
+            reason="candidate",
+            now=svc.clock.now(),
+            actor=f"attempt:{attempt.id}",
+            runtimes=svc.runtimes,
+            secret=svc.secret,
+            grace=svc.grace,
+        )
+    return _state(svc, claim)

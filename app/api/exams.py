@@ -1,0 +1,245 @@
+"""Committee routes: define and publish exams, schedule sittings, register rosters, replay forms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+
+from app.api.responses import error_doc
+from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
+from app.errors import AppError, NotFound
+from app.models.exam import ExamVersion
+from app.models.sitting import Sitting
+from app.repositories import exams as repo
+from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
+from app.services import exams as exam_service
+from app.services import replay as replay_service
+
+router = APIRouter(prefix="/api/v1", tags=["committee"])
+
+_SPEC_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+        "description": "The exam spec (docs/exam-spec.md), as YAML or JSON",
+    }
+}
+MAX_SPEC_BYTES = 1 * 2**20
+
+
+def exam_out(exam: ExamVersion, outcome: str | None = None, *, with_spec: bool = False) -> ExamOut:
+    """The API view of an exam version."""
+    return ExamOut(
+        id=exam.id,
+        code=exam.code,
+        version=exam.version,
+        title=exam.title,
+        status=exam.status,
+        spec_hash=exam.spec_hash,
+        created_at=exam.created_at,
+        published_at=exam.published_at,
+        scoring_revision=exam.scoring_revision,
+        outcome=outcome,
+        spec=exam.spec if with_spec else None,
+    )
+
+
+def sitting_out(session: Any, sitting: Sitting) -> SittingOut:
+    """The API view of a sitting."""
+    exam = session.get(ExamVersion, sitting.exam_id)
+    return SittingOut(
+        id=sitting.id,
+        exam_id=sitting.exam_id,
+        exam=f"{exam.code} v{exam.version}" if exam else "",
+        name=sitting.name,
+        site=sitting.site,
+        room=sitting.room,
+        timezone=sitting.timezone,
+        starts_at=sitting.starts_at,
+        starts_local=exam_service.local_time(sitting.starts_at, sitting.timezone),
+        status=sitting.status,
+    )
+
+
+async def _spec_body(request: Request) -> tuple[bytes, str]:
+    body = await request.body()
+    if len(body) > MAX_SPEC_BYTES:
+        msg = "the spec is larger than 1 MiB"
+        raise AppError(msg)
+    content_type = request.headers.get("content-type", "")
+    return body, ("request.json" if "json" in content_type else "request.yaml")
+
+
+@router.post(
+    "/exams",
+    response_model=ExamOut,
+    openapi_extra=_SPEC_BODY,
+    responses=error_doc(401, 403, 413, 422),
+    summary="Committee: define an exam (a draft version)",
+)
+def define(
+    spec: Annotated[tuple[bytes, str], Depends(_spec_body)],
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ExamOut:
+    """Validated with every located error at once. A published version is never changed: a
+    changed spec becomes a new draft version."""
+    body, filename = spec
+    change = exam_service.define_exam(
+        session, body, filename, actor=principal.actor, now=clock.now()
+    )
+    return exam_out(change.exam, change.outcome, with_spec=True)
+
+
+@router.get(
+    "/exams",
+    response_model=list[ExamOut],
+    responses=error_doc(401, 403),
+    summary="Committee: exams (newest version of each)",
+)
+def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
+    """Every exam's newest version."""
+    return [exam_out(e) for e in repo.all_latest(session)]
+
+
+@router.get(
+    "/exams/{code}",
+    response_model=list[ExamOut],
+    responses=error_doc(401, 403, 404),
+    summary="Committee: every version of an exam",
+)
+def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
+    """Versions oldest first, with their specs."""
+    found = repo.versions(session, code)
+    if not found:
+        msg = f"no exam with code {code!r}"
+        raise NotFound(msg)
+    return [exam_out(e, with_spec=True) for e in found]
+
+
+@router.post(
+    "/exams/{code}/publish",
+    response_model=ExamOut,
+    responses=error_doc(401, 403, 404, 409),
+    summary="Committee: publish (freeze) the newest version",
+)
+def publish(code: str, principal: CommitteeUser, session: SessionDep, clock: ClockDep) -> ExamOut:
+    """Refused with 409 ``BlueprintShortfall`` naming every section/topic/stratum the bank
+    cannot fill (needed, available)."""
+    return exam_out(
+        exam_service.publish_exam(session, code, actor=principal.actor, now=clock.now())
+    )
+
+
+@router.post(
+    "/sittings",
+    response_model=SittingOut,
+    responses=error_doc(401, 403, 409, 422),
+    summary="Committee: schedule a sitting",
+)
+def create_sitting(
+    body: SittingIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
+) -> SittingOut:
+    """Starts are stored in UTC and shown in the site's zone (WIB, WITA, WIT)."""
+    sitting = exam_service.create_sitting(
+        session,
+        exam_code=body.exam,
+        name=body.name,
+        starts_at=body.starts_at,
+        site=body.site,
+        room=body.room,
+        timezone=body.timezone,
+        actor=principal.actor,
+        now=clock.now(),
+    )
+    return sitting_out(session, sitting)
+
+
+@router.get(
+    "/sittings",
+    response_model=list[SittingOut],
+    responses=error_doc(401, 403),
+    summary="Committee: every sitting",
+)
+def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[SittingOut]:
+    """Sittings by start time."""
+    return [sitting_out(session, s) for s in repo.sittings(session)]
+
+
+@router.post(
+    "/sittings/{sitting_id}/roster",
+    response_model=RosterOut,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Committee: register a roster CSV and issue one-time PINs",
+)
+def import_roster(
+    sitting_id: int,
+    file: Annotated[
+        UploadFile,
+        File(
+            description="CSV: nomor_peserta, name, category, formation"
+            "[, extra_minutes, grade_average, birth_date]"
+        ),
+    ],
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+) -> RosterOut:
+    """All rows or none; every row problem is reported. The PINs are in this response only."""
+    data = file.file.read(20 * 2**20 + 1)
+    if len(data) > 20 * 2**20:
+        msg = "the roster is larger than 20 MiB"
+        raise AppError(msg)
+    issued = exam_service.import_roster(
+        session,
+        sitting_id,
+        data,
+        file.filename or "roster.csv",
+        secret=request.app.state.secret,
+        actor=principal.actor,
+        now=clock.now(),
+    )
+    return RosterOut(
+        registered=len(issued),
+        pins=[
+            PinOut(nomor_peserta=p.nomor_peserta, name=p.name, pin=p.pin, seat=p.slot + 1)
+            for p in issued
+        ],
+    )
+
+
+@router.post(
+    "/sittings/{sitting_id}/proctors",
+    status_code=204,
+    responses=error_doc(401, 403, 404),
+    summary="Committee: assign a proctor to a sitting",
+)
+def assign_proctor(
+    sitting_id: int, body: ProctorIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
+) -> None:
+    """Proctors run only the sittings they are assigned to."""
+    exam_service.assign_proctor(
+        session, sitting_id, body.username, actor=principal.actor, now=clock.now()
+    )
+
+
+@router.get(
+    "/attempts/{attempt_id}/replay",
+    responses=error_doc(401, 403, 404),
+    summary="Committee: replay exactly what a candidate saw, with every answer change",
+)
+def replay(
+    attempt_id: int, principal: CommitteeUser, session: ReadSessionDep, request: Request
+) -> dict[str, Any]:
+    """Redraws the form from its stored seed and the exam's frozen bank, checks it equals the
+    form that was served, and lists the items in order with the answer history (for appeals)."""
+    services = request.app.state.services
+    return replay_service.replay(
+        session, attempt_id, runtimes=services.runtimes, viewer=principal.actor
+    )

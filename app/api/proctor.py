@@ -1,0 +1,274 @@
+"""Proctor routes: run an assigned sitting (open, pause, resume, close), act on one attempt
+(pause, resume, extend, void, move to another PC), the seat list and reissued PINs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from app.api.responses import error_doc
+from app.deps import ClockDep, ProctorUser, ReadSessionDep, SessionDep
+from app.errors import Forbidden, NotFound
+from app.models.attempt import Attempt
+from app.models.sitting import Sitting
+from app.repositories import exams as exam_repo
+from app.schemas.exams import AttemptControl, Extension, PinOut, PinReissue, Reason, SittingControl
+from app.services import exams as exam_service
+from app.services import proctoring
+from app.services.autosave import remaining_seconds
+from app.services.staff import StaffPrincipal
+
+router = APIRouter(prefix="/api/v1", tags=["proctor"])
+
+
+def ensure_assigned(session: Session, principal: StaffPrincipal, sitting_id: int) -> None:
+    """Refuse a proctor who is not assigned to the sitting."""
+    if not exam_repo.is_proctor_of(session, sitting_id, principal.id):
+        msg = f"you are not a proctor of sitting {sitting_id}"
+        raise Forbidden(msg)
+
+
+def ensure_assigned_for_attempt(
+    session: Session, principal: StaffPrincipal, attempt_id: int
+) -> None:
+    """Refuse a proctor who is not assigned to the attempt's sitting."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        msg = f"no attempt {attempt_id}"
+        raise NotFound(msg)
+    ensure_assigned(session, principal, attempt.sitting_id)
+
+
+def _attempt_view(attempt: Attempt, clock: ClockDep) -> AttemptControl:
+    now = clock.now()
+    return AttemptControl(
+        attempt_id=attempt.id,
+        status=attempt.status,
+        paused=attempt.paused_at is not None,
+        remaining_seconds=remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
+        if attempt.deadline_at is not None and attempt.status == "in_progress"
+        else None,
+        deadline_at=attempt.deadline_at,
+    )
+
+
+@router.get("/proctor/sittings", responses=error_doc(401, 403), summary="Proctor: my sittings")
+def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[dict[str, Any]]:
+    """The sittings this proctor is assigned to."""
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "site": s.site,
+            "room": s.room,
+            "status": s.status,
+            "starts_at": s.starts_at,
+            "starts_local": exam_service.local_time(s.starts_at, s.timezone),
+        }
+        for s in exam_repo.proctor_sittings(session, principal.id)
+    ]
+
+
+@router.get(
+    "/sittings/{sitting_id}/seats",
+    responses=error_doc(401, 403, 404),
+    summary="Proctor: the sitting's seats",
+)
+def seats(
+    sitting_id: int, principal: ProctorUser, session: ReadSessionDep, clock: ClockDep
+) -> dict[str, Any]:
+    """Each candidate's status, answered count, remaining time and last seen."""
+    ensure_assigned(session, principal, sitting_id)
+    return proctoring.seats(session, sitting_id, now=clock.now())
+
+
+def _sitting_action(action: str) -> Any:
+    def handler(
+        sitting_id: int,
+        principal: ProctorUser,
+        session: SessionDep,
+        clock: ClockDep,
+        body: Reason | None = None,
+    ) -> SittingControl:
+        ensure_assigned(session, principal, sitting_id)
+        reason = body.reason if body else ""
+        now = clock.now()
+        affected = 0
+        sitting: Sitting | None
+        if action == "open":
+            sitting = proctoring.open_sitting(
+                session, sitting_id, now=now, actor=principal.actor, reason=reason or "opened"
+            )
+        elif action == "close":
+            sitting = proctoring.close_sitting(
+                session, sitting_id, now=now, actor=principal.actor, reason=reason
+            )
+        elif action == "pause":
+            affected = proctoring.pause_sitting(
+                session, sitting_id, now=now, actor=principal.actor, reason=reason
+            )
+            sitting = exam_repo.sitting_for_update(session, sitting_id)
+        else:
+            affected = proctoring.resume_sitting(
+                session, sitting_id, now=now, actor=principal.actor, reason=reason
+            )
+            sitting = exam_repo.sitting_for_update(session, sitting_id)
+        assert sitting is not None
+        return SittingControl(
+            sitting_id=sitting.id, status=sitting.status, attempts_affected=affected
+        )
+
+    handler.__name__ = f"{action}_sitting"
+    handler.__doc__ = {
+        "open": "Admit candidate logins.",
+        "close": "Stop admitting logins (running attempts run to their deadlines). "
+        "A reason is required.",
+        "pause": "Stop every clock in the sitting (an outage). A reason is required.",
+        "resume": "Restart the clocks; each deadline moves by exactly the pause. "
+        "A reason is required.",
+    }[action]
+    return handler
+
+
+for _action in ("open", "close", "pause", "resume"):
+    router.add_api_route(
+        f"/sittings/{{sitting_id}}/{_action}",
+        _sitting_action(_action),
+        methods=["POST"],
+        response_model=SittingControl,
+        responses=error_doc(401, 403, 404, 409, 422),
+        summary=f"Proctor: {_action} the sitting",
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/pause",
+    response_model=AttemptControl,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: pause one attempt",
+)
+def pause_attempt(
+    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+) -> AttemptControl:
+    """Stop one candidate's clock (a dead PC); answers are kept."""
+    ensure_assigned_for_attempt(session, principal, attempt_id)
+    return _attempt_view(
+        proctoring.pause_attempt(
+            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
+        ),
+        clock,
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/resume",
+    response_model=AttemptControl,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: resume one attempt",
+)
+def resume_attempt(
+    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+) -> AttemptControl:
+    """Restart the clock; the deadline moves by exactly the pause."""
+    ensure_assigned_for_attempt(session, principal, attempt_id)
+    return _attempt_view(
+        proctoring.resume_attempt(
+            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
+        ),
+        clock,
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/extend",
+    response_model=AttemptControl,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: give extra minutes",
+)
+def extend_attempt(
+    attempt_id: int, body: Extension, principal: ProctorUser, session: SessionDep, clock: ClockDep
+) -> AttemptControl:
+    """A time credit for an incident, with its reason."""
+    ensure_assigned_for_attempt(session, principal, attempt_id)
+    return _attempt_view(
+        proctoring.extend_attempt(
+            session,
+            attempt_id,
+            minutes=body.minutes,
+            now=clock.now(),
+            actor=principal.actor,
+            reason=body.reason,
+        ),
+        clock,
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/void",
+    response_model=AttemptControl,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: void an attempt",
+)
+def void_attempt(
+    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+) -> AttemptControl:
+    """The attempt is never scored into a ranking."""
+    ensure_assigned_for_attempt(session, principal, attempt_id)
+    return _attempt_view(
+        proctoring.void_attempt(
+            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
+        ),
+        clock,
+    )
+
+
+@router.post(
+    "/attempts/{attempt_id}/move",
+    response_model=AttemptControl,
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: move a candidate to another PC",
+)
+def move_attempt(
+    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+) -> AttemptControl:
+    """Logs the current PC out; the candidate logs in on another with the same PIN."""
+    ensure_assigned_for_attempt(session, principal, attempt_id)
+    return _attempt_view(
+        proctoring.move_attempt(
+            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
+        ),
+        clock,
+    )
+
+
+@router.post(
+    "/sittings/{sitting_id}/pins",
+    response_model=list[PinOut],
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Proctor: reissue PINs",
+)
+def reissue_pins(
+    sitting_id: int,
+    body: PinReissue,
+    principal: ProctorUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+) -> list[PinOut]:
+    """New PINs for the roster (or one candidate): PINs are stored hashed, so a lost sheet is
+    replaced, never read back. The old PINs stop working."""
+    ensure_assigned(session, principal, sitting_id)
+    issued = exam_service.reissue_pins(
+        session,
+        sitting_id,
+        secret=request.app.state.secret,
+        actor=principal.actor,
+        now=clock.now(),
+        nomor_peserta=body.nomor_peserta,
+    )
+    return [
+        PinOut(nomor_peserta=p.nomor_peserta, name=p.name, pin=p.pin, seat=p.slot + 1)
+        for p in issued
+    ]

@@ -1,0 +1,84 @@
+"""Attempts (one candidate's sitting of one exam), their answers, and every answer change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class Attempt(Base):
+    """A candidate's attempt: the frozen form, the server-owned clock and the status.
+
+    ``deadline_at`` is the moment time runs out, already moved by every pause and time credit;
+    while ``paused_at`` is set the clock stands still (remaining = deadline - paused_at).
+    ``device_generation`` grows at each login: only the newest device's token may write.
+    ``form`` is ``[[item_id, [option order...]], ...]`` in the candidate's order.
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_status_deadline", "status", "deadline_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), unique=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    device_generation: Mapped[int] = mapped_column(Integer, default=1)
+    form: Mapped[list[Any] | None] = mapped_column(JSON)
+    form_seed: Mapped[list[int] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_by: Mapped[str | None] = mapped_column(String(16))
+    credit_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None]
+    finish_reason: Mapped[str | None] = mapped_column(String(16))
+    last_seen_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Response(Base):
+    """The current answer at one position: derived from the newest accepted change."""
+
+    __tablename__ = "responses"
+
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    option: Mapped[int | None] = mapped_column(SmallInteger)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    saved_at: Mapped[datetime]
+
+
+class ResponseEvent(Base):
+    """Every accepted answer change, with server time: the record an appeal is decided on."""
+
+    __tablename__ = "response_events"
+    __table_args__ = (Index("ix_response_events_attempt_position", "attempt_id", "position"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    option: Mapped[int | None] = mapped_column(SmallInteger)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    device_generation: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,47 @@
+"""Exam versions (a frozen spec once published) and the bank pool each published one draws."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class ExamVersion(Base):
+    """One version of an exam. ``draft`` versions may be replaced; ``published`` ones never change.
+
+    ``scoring_revision`` counts audited key corrections: results name the revision they were
+    computed with, so a correction knows exactly which results it must recompute.
+    """
+
+    __tablename__ = "exams"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    scoring_revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(128))
+    pool_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ExamPoolItem(Base):
+    """An item version a published exam version may draw: the bank snapshot of that version."""
+
+    __tablename__ = "exam_pool_items"
+
+    exam_id: Mapped[int] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)

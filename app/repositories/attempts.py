@@ -1,0 +1,111 @@
+"""Queries of sittings, registrations, attempts and their answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.models.attempt import Attempt, Response
+from app.models.sitting import Registration, Sitting
+from app.repositories.common import dialect_insert
+
+OPEN_STATUSES = ("open", "paused")
+
+
+def open_registrations(session: Session, nomor_peserta: str) -> list[tuple[Registration, Sitting]]:
+    """Registrations of ``nomor_peserta`` in sittings that are open right now."""
+    rows = session.execute(
+        select(Registration, Sitting)
+        .join(Sitting, Sitting.id == Registration.sitting_id)
+        .where(Registration.nomor_peserta == nomor_peserta, Sitting.status.in_(OPEN_STATUSES))
+    ).all()
+    return [(r, s) for r, s in rows]
+
+
+def attempt_for_update(session: Session, attempt_id: int) -> Attempt | None:
+    """The attempt, locked until the end of the transaction (PostgreSQL row lock)."""
+    return session.scalars(
+        select(Attempt).where(Attempt.id == attempt_id).with_for_update()
+    ).one_or_none()
+
+
+def attempt_of_registration(session: Session, registration_id: int) -> Attempt | None:
+    """The attempt of a registration, locked for update."""
+    return session.scalars(
+        select(Attempt).where(Attempt.registration_id == registration_id).with_for_update()
+    ).one_or_none()
+
+
+def create_attempt_once(session: Session, registration: Registration, now: datetime) -> None:
+    """Create the registration's attempt unless another request just did."""
+    statement = (
+        dialect_insert(session, Attempt)
+        .values(
+            registration_id=registration.id,
+            sitting_id=registration.sitting_id,
+            exam_id=registration.exam_id,
+            status="ready",
+            device_generation=0,
+            credit_seconds=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["registration_id"])
+    )
+    session.execute(statement)
+
+
+def bump_generation(session: Session, attempt_id: int) -> int:
+    """Make a new device the only one allowed to write; returns its generation."""
+    generation = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(device_generation=Attempt.device_generation + 1)
+        .returning(Attempt.device_generation)
+    ).scalar_one()
+    return int(generation)
+
+
+def responses(session: Session, attempt_id: int) -> list[Response]:
+    """Current answers of an attempt, by position."""
+    return list(
+        session.scalars(
+            select(Response).where(Response.attempt_id == attempt_id).order_by(Response.position)
+        )
+    )
+
+
+def last_seq(session: Session, attempt_id: int) -> int:
+    """The highest sequence number stored for an attempt (0 before any save)."""
+    value = session.scalar(select(func.max(Response.seq)).where(Response.attempt_id == attempt_id))
+    return int(value or 0)
+
+
+def registration(session: Session, registration_id: int) -> Registration | None:
+    """A registration by id."""
+    return session.get(Registration, registration_id)
+
+
+def sitting(session: Session, sitting_id: int) -> Sitting | None:
+    """A sitting by id."""
+    return session.get(Sitting, sitting_id)
+
+
+def due_attempts_readonly(session: Session, cutoff: datetime, limit: int) -> list[int]:
+    """Running, unpaused attempts whose deadline was before ``cutoff`` (oldest first).
+
+    A plain read: each is then finished in its own transaction under its row lock, which is
+    what makes two processes' sweepers safe (the second finds it already finished).
+    """
+    statement = (
+        select(Attempt.id)
+        .where(
+            Attempt.status == "in_progress",
+            Attempt.paused_at.is_(None),
+            Attempt.deadline_at < cutoff,
+        )
+        .order_by(Attempt.deadline_at)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

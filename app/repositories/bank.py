@@ -1,0 +1,195 @@
+"""Queries of the item bank: sections, item versions, media and imports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
+from app.repositories.common import dialect_insert
+
+
+@dataclass(frozen=True, slots=True)
+class LatestVersion:
+    """The newest stored version of a code."""
+
+    id: int
+    code: str
+    version: int
+    content_hash: str
+    status: str
+
+
+def section_codes(session: Session) -> frozenset[str]:
+    """Every known section code."""
+    return frozenset(session.scalars(select(BankSection.code)))
+
+
+def sections(session: Session) -> list[BankSection]:
+    """Every section, by code."""
+    return list(session.scalars(select(BankSection).order_by(BankSection.code)))
+
+
+def add_section(session: Session, code: str, name: str) -> None:
+    """Add a section code unless it exists."""
+    session.execute(
+        dialect_insert(session, BankSection)
+        .values(code=code, name=name)
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+
+
+def latest_versions(session: Session, codes: Sequence[str]) -> dict[str, LatestVersion]:
+    """The newest version of each of ``codes`` that exists."""
+    if not codes:
+        return {}
+    newest = (
+        select(ItemVersion.code, func.max(ItemVersion.version).label("version"))
+        .where(ItemVersion.code.in_(codes))
+        .group_by(ItemVersion.code)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            ItemVersion.id,
+            ItemVersion.code,
+            ItemVersion.version,
+            ItemVersion.content_hash,
+            ItemVersion.status,
+        ).join(
+            newest,
+            (ItemVersion.code == newest.c.code) & (ItemVersion.version == newest.c.version),
+        )
+    ).all()
+    return {row.code: LatestVersion(*row) for row in rows}
+
+
+def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert many item versions in one statement batch."""
+    if rows:
+        session.execute(insert(ItemVersion), rows)
+
+
+def retire(session: Session, ids: Sequence[int]) -> None:
+    """Retire item versions (superseded by a newer version, or by a committee's decision)."""
+    if ids:
+        session.execute(
+            update(ItemVersion)
+            .where(ItemVersion.id.in_(list(ids)), ItemVersion.status == "active")
+            .values(status="retired")
+        )
+
+
+def set_status(session: Session, item_id: int, status: str) -> None:
+    """Set one version's status."""
+    session.execute(update(ItemVersion).where(ItemVersion.id == item_id).values(status=status))
+
+
+def add_media(session: Session, sha256: str, content_type: str, data: bytes) -> None:
+    """Store an image unless the same bytes are stored already."""
+    session.execute(
+        dialect_insert(session, MediaBlob)
+        .values(sha256=sha256, content_type=content_type, size=len(data), data=data)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+
+
+def media(session: Session, sha256: str) -> MediaBlob | None:
+    """An image by its SHA-256."""
+    return session.get(MediaBlob, sha256)
+
+
+def media_bytes(session: Session, digests: Sequence[str]) -> dict[str, bytes]:
+    """Images by SHA-256 (for export)."""
+    if not digests:
+        return {}
+    rows = session.execute(
+        select(MediaBlob.sha256, MediaBlob.data).where(MediaBlob.sha256.in_(list(digests)))
+    )
+    return {str(digest): bytes(data) for digest, data in rows}
+
+
+def add_import(session: Session, record: BankImport) -> BankImport:
+    """Record an import."""
+    session.add(record)
+    session.flush()
+    return record
+
+
+def item_query(
+    *,
+    section: str | None = None,
+    topic: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    code: str | None = None,
+    all_versions: bool = False,
+) -> Select[Any]:
+    """Items matching the filters, newest version of each code unless ``all_versions``."""
+    statement = select(ItemVersion)
+    if not all_versions:
+        newest = (
+            select(ItemVersion.code, func.max(ItemVersion.version).label("version"))
+            .group_by(ItemVersion.code)
+            .subquery()
+        )
+        statement = statement.join(
+            newest,
+            (ItemVersion.code == newest.c.code) & (ItemVersion.version == newest.c.version),
+        )
+    if section:
+        statement = statement.where(ItemVersion.section == section)
+    if topic:
+        statement = statement.where(ItemVersion.topic == topic)
+    if status:
+        statement = statement.where(ItemVersion.status == status)
+    if code:
+        statement = statement.where(ItemVersion.code == code)
+    if text:
+        pattern = f"%{text.lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(ItemVersion.stem).like(pattern),
+                func.lower(ItemVersion.code).like(pattern),
+            )
+        )
+    return statement
+
+
+def count(session: Session, statement: Select[Any]) -> int:
+    """How many rows ``statement`` selects."""
+    return int(session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
+
+
+def page(
+    session: Session, statement: Select[Any], offset: int, limit: int
+) -> list[ItemVersion]:
+    """One page of ``statement``, by code then version."""
+    return list(
+        session.scalars(
+            statement.order_by(ItemVersion.code, ItemVersion.version).offset(offset).limit(limit)
+        )
+    )
+
+
+def versions_of(session: Session, code: str) -> list[ItemVersion]:
+    """Every version of one code, oldest first."""
+    return list(
+        session.scalars(
+            select(ItemVersion).where(ItemVersion.code == code).order_by(ItemVersion.version)
+        )
+    )
+
+
+def active_items(session: Session, batch: int = 2000) -> Any:
+    """Every active item version (streamed), by code."""
+    return session.scalars(
+        select(ItemVersion)
+        .where(ItemVersion.status == "active")
+        .order_by(ItemVersion.code)
+        .execution_options(yield_per=batch)
+    )

@@ -1,0 +1,151 @@
+"""Bodies of the candidate routes. Response models list every field a candidate may see:
+anything else (a key, option points) is dropped even if a service put it there by mistake."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CandidateLogin(BaseModel):
+    """Nomor peserta and the sitting's PIN."""
+
+    nomor_peserta: str = Field(min_length=1, max_length=32)
+    pin: str = Field(min_length=1, max_length=32)
+
+
+class CandidateToken(BaseModel):
+    """A token bound to the candidate's attempt and this device."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    attempt_id: int
+    moved: bool = Field(description="true when this login moved the attempt from another PC")
+
+
+class OptionView(BaseModel):
+    """An option as shown: ``id`` is the letter in the candidate's own order."""
+
+    id: str
+    text: str
+
+
+class ItemView(BaseModel):
+    """One item of the candidate's form with the saved answer."""
+
+    position: int
+    section: str
+    stem: str
+    options: list[OptionView]
+    option: str | None
+    flagged: bool
+
+
+class SectionView(BaseModel):
+    """A section of the exam."""
+
+    code: str
+    name: str
+    items: int
+
+
+class RuleView(BaseModel):
+    """One threshold rule and its outcome ("TIU 75 < 80")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    label: str
+    value: float
+    minimum: float
+    passed: bool
+    text: str
+
+
+class SectionScoreView(BaseModel):
+    """A section's score."""
+
+    code: str
+    name: str
+    score: float
+    max: float
+
+
+class ResultView(BaseModel):
+    """The result shown at the end, with the slip's verification code."""
+
+    sections: list[SectionScoreView]
+    total: float
+    max_total: float
+    passed: bool
+    rules: list[RuleView]
+    pseudonym: str
+    slip_code: str
+    computed_at: datetime
+
+
+class ExamRef(BaseModel):
+    """The exam's public name."""
+
+    title: str
+    code: str
+
+
+class SittingRef(BaseModel):
+    """The sitting (sesi)."""
+
+    id: int
+    name: str
+    status: str
+
+
+class CandidateState(BaseModel):
+    """Everything the candidate screen needs; ``remaining_seconds`` comes from the server."""
+
+    attempt_id: int
+    status: str
+    nomor_peserta: str
+    name: str
+    exam: ExamRef
+    sitting: SittingRef
+    paused: bool
+    remaining_seconds: int | None
+    duration_seconds: int | None
+    deadline_at: datetime | None
+    server_time: datetime
+    last_seq: int
+    sections: list[SectionView]
+    items: list[ItemView]
+    result: ResultView | None
+
+
+class SaveBody(BaseModel):
+    """One answer: the shown option letter (or null to clear), the ragu-ragu flag, a sequence."""
+
+    option: str | None = Field(default=None, pattern=r"^[A-F]$")
+    flagged: bool = False
+    seq: int = Field(ge=1, le=2**62, description="grows with every save from this attempt")
+
+
+class SaveAck(BaseModel):
+    """Sent only after the answer is durable. ``applied`` is false for a stale ``seq``."""
+
+    position: int
+    option: str | None
+    flagged: bool
+    seq: int
+    applied: bool
+    remaining_seconds: int
+    saved_at: datetime
+
+
+class FinishBody(BaseModel):
+    """The candidate confirms finishing (Selesai Ujian → Ya)."""
+
+    confirm: bool = Field(description="must be true: finishing cannot be undone")
+
+
+def state_model(state: dict[str, Any]) -> CandidateState:
+    """Validate a service's state dict into the public model (drops unknown fields)."""
+    return CandidateState.model_validate(state)

@@ -1,0 +1,72 @@
+"""Candidate bearer tokens: signed, bound to one attempt and to the device that logged in last.
+
+A candidate token is ``<attempt>.<device generation>.<issued>.<signature>``, signed with a
+sub-key of the server key. Checking it needs no database read; whether it is still the
+*current* device is checked against the attempt row that the request loads anyway. Logging in
+again (another PC) raises the attempt's device generation, which ends every older token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from app.security import derive_key
+
+#: A token older than this is refused whatever else holds (an exam day is shorter).
+MAX_TOKEN_AGE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateClaim:
+    """What a valid token says: which attempt, which device generation, when issued."""
+
+    attempt_id: int
+    generation: int
+    issued_at: int
+
+
+class CandidateTokens:
+    """Issues and checks candidate tokens with the server key."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = derive_key(secret, "candidate-token")
+
+    def _signature(self, body: str) -> str:
+        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def issue(self, attempt_id: int, generation: int, issued_at: int) -> str:
+        """A token for ``attempt_id`` on the device of ``generation``."""
+        body = f"{attempt_id}.{generation}.{issued_at}"
+        return f"{body}.{self._signature(body)}"
+
+    def check(self, token: str, now: int) -> CandidateClaim | None:
+        """The claim of a well-signed, unexpired token, else ``None``."""
+        parts = token.split(".")
+        if len(parts) != 4:
+            return None
+        body = ".".join(parts[:3])
+        if not hmac.compare_digest(self._signature(body), parts[3]):
+            return None
+        try:
+            attempt_id, generation, issued_at = (int(p) for p in parts[:3])
+        except ValueError:
+            return None
+        if not 0 <= now - issued_at <= MAX_TOKEN_AGE_SECONDS:
+            return None
+        return CandidateClaim(attempt_id, generation, issued_at)
+
+
+def pin_digest(secret: bytes, sitting_id: int, pin: str) -> str:
+    """The stored form of a sitting PIN: HMAC-SHA256 under a sub-key of the server key.
+
+    A keyed hash rather than Argon2: a six-digit PIN has a million values, so a slow unkeyed
+    hash would fall to an offline search anyway, while the key (never in the database) makes
+    the stored digests useless on their own. It also keeps 3,000 logins in the same ten seconds
+    cheap. The sitting id is part of the message: a PIN is valid only for its sitting.
+    """
+    key = derive_key(secret, "sitting-pin")
+    return hmac.new(key, f"{sitting_id}:{pin}".encode(), hashlib.sha256).hexdigest()

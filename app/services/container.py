@@ -1,0 +1,71 @@
+"""The long-lived services of one app process, built once in ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.clock import Clock
+from app.db import Database
+from app.services import attempts
+from app.services.autosave import AutosaveWriter
+from app.services.candidate_tokens import CandidateTokens
+from app.services.runtime import RuntimeCache
+from app.services.sweeper import Sweeper
+from app.settings import Settings
+
+
+@dataclass
+class Services:
+    """Database, clock, caches and background workers shared by every request of a process."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    secret: bytes
+    runtimes: RuntimeCache = field(default_factory=RuntimeCache)
+    tokens: CandidateTokens = field(init=False)
+    writer: AutosaveWriter = field(init=False)
+    sweeper: Sweeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = CandidateTokens(self.secret)
+        self.sweeper = Sweeper(
+            self.db,
+            self.clock,
+            grace=self.grace,
+            interval=self.settings.sweeper_interval_seconds,
+            finish_one=self.finish_due,
+        )
+        self.writer = AutosaveWriter(
+            self.db, self.clock, grace=self.grace, on_expired=self.sweeper.wake
+        )
+
+    @property
+    def grace(self) -> timedelta:
+        """How late an answer sent in time may arrive."""
+        return timedelta(seconds=self.settings.save_grace_seconds)
+
+    def start(self) -> None:
+        """Start the background workers."""
+        self.writer.start()
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        """Stop them, finishing queued answers first."""
+        self.writer.stop()
+        self.sweeper.stop()
+
+    def finish_due(self, attempt_id: int) -> bool:
+        """Finish one attempt whose deadline passed, in its own transaction."""
+        with self.db.session() as session:
+            return attempts.finish(
+                session,
+                attempt_id,
+                reason="deadline",
+                now=self.clock.now(),
+                actor="system:deadline",
+                runtimes=self.runtimes,
+                secret=self.secret,
+                grace=self.grace,
+            )

@@ -1,0 +1,244 @@
+"""What a running exam needs in memory: its frozen spec, bank snapshot, item content and points.
+
+Everything here is immutable once an exam version is published (item content never changes;
+a key correction bumps ``scoring_revision`` and so makes a new cache entry), so each app
+process may cache it without ever serving stale state.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models.bank import ItemVersion
+from app.models.exam import ExamPoolItem, ExamVersion
+from app.models.result import KeyCorrection
+from item_bank.blueprint import BankEntry, BankSnapshot
+from item_bank.exam_spec import ExamSpec, spec_from_dict
+from item_bank.models import DifficultyLevel, IRTParams
+from scoring.correction import (
+    AnnulItem,
+    CorrectionAction,
+    CorrectKey,
+    SetOptionPoints,
+    apply_corrections,
+)
+from scoring.rules import ItemScoringRow, PointsTable, SectionScoringKind, build_points_table
+
+_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")', re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemContent:
+    """One item version as the candidate screen and the scorer need it.
+
+    ``stem`` and ``options`` are sanitized HTML with image sources already pointing at
+    ``/api/v1/media/<sha256>``; ``options`` is in the bank's original order.
+    """
+
+    id: int
+    code: str
+    version: int
+    section: str
+    topic: str
+    stem: str
+    options: tuple[str, ...]
+    option_labels: tuple[str, ...]
+    scoring: str
+    key_index: int | None
+    option_points: tuple[float, ...] | None
+    media: tuple[str, ...]
+
+
+def _rewrite_media(fragment: str, media: dict[str, str]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        name = html.unescape(match.group(2))
+        digest = media.get(name)
+        target = f"/api/v1/media/{digest}" if digest else match.group(2)
+        return f"{match.group(1)}{target}{match.group(3)}"
+
+    return _SRC.sub(swap, fragment)
+
+
+def item_content(row: ItemVersion) -> ItemContent:
+    """The :class:`ItemContent` of a stored item version."""
+    media = {m["name"]: m["sha256"] for m in row.media or []}
+    labels = tuple(str(o["label"]) for o in row.options)
+    points = tuple(float(o["points"]) for o in row.options) if row.scoring == "weighted" else None
+    return ItemContent(
+        id=row.id,
+        code=row.code,
+        version=row.version,
+        section=row.section,
+        topic=row.topic,
+        stem=_rewrite_media(row.stem, media),
+        options=tuple(_rewrite_media(str(o["text"]), media) for o in row.options),
+        option_labels=labels,
+        scoring=row.scoring,
+        key_index=labels.index(row.key) if row.key is not None and row.key in labels else None,
+        option_points=points,
+        media=tuple(sorted(media.values())),
+    )
+
+
+@dataclass
+class ExamRuntime:
+    """A published exam version ready to serve: spec, snapshot, content and scoring table."""
+
+    exam_id: int
+    code: str
+    version: int
+    title: str
+    status: str
+    scoring_revision: int
+    spec: ExamSpec
+    snapshot: BankSnapshot
+    items: dict[int, ItemContent]
+    table: PointsTable
+    row_of: dict[int, int] = field(default_factory=dict)
+
+    def form_rows(self, item_ids: Sequence[int]) -> NDArray[np.int64]:
+        """Points-table rows of a form's item ids, in form order."""
+        return np.fromiter((self.row_of[i] for i in item_ids), dtype=np.int64, count=len(item_ids))
+
+
+def scoring_row(spec: ExamSpec, item: ItemContent) -> ItemScoringRow:
+    """How ``item`` scores in ``spec`` (its section's rule and the item's key or points)."""
+    section = spec.section(item.section)
+    weighted = section.scoring.kind is SectionScoringKind.WEIGHTED
+    return ItemScoringRow(
+        section_scoring=section.scoring,
+        n_options=len(item.options),
+        key_index=None if weighted else item.key_index,
+        option_points=item.option_points if weighted else None,
+    )
+
+
+def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
+    """Build the runtime of one exam version from the database."""
+    exam = session.get(ExamVersion, exam_id)
+    if exam is None:
+        msg = f"no exam version with id {exam_id}"
+        raise NotFound(msg)
+    spec = spec_from_dict(exam.spec, source=f"exam {exam.code} v{exam.version}")
+    rows = list(
+        session.scalars(
+            select(ItemVersion)
+            .join(ExamPoolItem, ExamPoolItem.item_id == ItemVersion.id)
+            .where(ExamPoolItem.exam_id == exam_id)
+            .order_by(ItemVersion.id)
+        )
+    )
+    items = {row.id: item_content(row) for row in rows}
+    entries = [
+        BankEntry(
+            id=row.id,
+            section=row.section,
+            topic=row.topic,
+            n_options=row.n_options,
+            p_value=row.p_value,
+            level=DifficultyLevel(row.level) if row.level else None,
+            irt=IRTParams(row.irt_a, row.irt_b, row.irt_c or 0.0)
+            if row.irt_a is not None and row.irt_b is not None
+            else None,
+        )
+        for row in rows
+    ]
+    snapshot = BankSnapshot.from_entries(entries, spec.difficulty_bands)
+    ordered = sorted(items)
+    row_of = {item_id: index for index, item_id in enumerate(ordered)}
+    table = build_points_table([scoring_row(spec, items[i]) for i in ordered]) if ordered else None
+    corrections = list(
+        session.scalars(
+            select(KeyCorrection)
+            .where(KeyCorrection.exam_id == exam_id)
+            .order_by(KeyCorrection.scoring_revision)
+        )
+    )
+    if corrections and table is not None:
+        table = apply_corrections(
+            table, [correction_action(c.action, row_of[c.item_id]) for c in corrections]
+        )
+    return ExamRuntime(
+        exam_id=exam.id,
+        code=exam.code,
+        version=exam.version,
+        title=exam.title,
+        status=exam.status,
+        scoring_revision=exam.scoring_revision,
+        spec=spec,
+        snapshot=snapshot,
+        items=items,
+        table=table,  # type: ignore[arg-type]
+        row_of=row_of,
+    )
+
+
+class RuntimeCache:
+    """Per-process cache of :class:`ExamRuntime` keyed by (exam id, scoring revision)."""
+
+    def __init__(
+        self, capacity: int = 16, loader: Callable[[Session, int], ExamRuntime] = load_runtime
+    ) -> None:
+        self._capacity = capacity
+        self._loader = loader
+        self._data: OrderedDict[tuple[int, int], ExamRuntime] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple[int, int], threading.Lock] = {}
+
+    def get(self, session: Session, exam_id: int) -> ExamRuntime:
+        """The runtime of ``exam_id`` at its current scoring revision."""
+        revision = session.scalar(
+            select(ExamVersion.scoring_revision).where(ExamVersion.id == exam_id)
+        )
+        if revision is None:
+            msg = f"no exam version with id {exam_id}"
+            raise NotFound(msg)
+        key = (exam_id, revision)
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+                return found
+            build_lock = self._building.setdefault(key, threading.Lock())
+        # One builder per key: 3,000 simultaneous starts must not load the bank 3,000 times.
+        with build_lock:
+            with self._lock:
+                found = self._data.get(key)
+            if found is None:
+                found = self._loader(session, exam_id)
+                with self._lock:
+                    self._data[key] = found
+                    while len(self._data) > self._capacity:
+                        self._data.popitem(last=False)
+                    self._building.pop(key, None)
+        return found
+
+    def clear(self) -> None:
+        """Forget everything (tests; a draft exam republished under the same id)."""
+        with self._lock:
+            self._data.clear()
+
+
+def correction_action(action: dict[str, Any], row: int) -> CorrectionAction:
+    """The scoring action of a stored correction (``{"kind": ..., ...}``) on table ``row``."""
+    kind = action["kind"]
+    if kind == "correct_key":
+        return CorrectKey(row, int(action["key_index"]))
+    if kind == "set_points":
+        return SetOptionPoints(row, tuple(float(p) for p in action["points"]))
+    if kind == "annul":
+        return AnnulItem(row, str(action["mode"]))
+    msg = f"unknown correction kind {kind!r}"
+    raise ValueError(msg)

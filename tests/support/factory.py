@@ -1,0 +1,142 @@
+"""Build a small, real exam for tests: a bank, a published exam, an open sitting, a roster."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.clock import Clock
+from app.db import Database
+from app.services import bank as bank_service
+from app.services import exams as exam_service
+from app.services import proctoring
+from app.services.exams import IssuedPin
+
+SMALL_SPEC = """
+code: MINI
+title: Ujian Mini
+duration_minutes: {duration}
+shuffle_items: true
+shuffle_options: true
+show_result: true
+sections:
+  - code: TWK
+    name: Tes Wawasan Kebangsaan
+    item_count: 3
+    scoring: {{kind: dichotomous, correct: 5, wrong: 0, blank: 0}}
+  - code: TKP
+    name: Tes Karakteristik Pribadi
+    item_count: 2
+    scoring: {{kind: weighted, max_option_points: 5, blank: 0}}
+categories:
+  - code: umum
+    minima: {{TWK: 10, TKP: 6}}
+  - code: disabilitas
+    minima: {{total: 12}}
+tie_breaks: [TKP, TWK]
+formations:
+  - {{code: F1, agency: Kementerian Contoh, position: Analis, openings: 1}}
+"""
+
+
+def bank_json(twk: int = 6, tkp: int = 4) -> bytes:
+    """A native bank: ``twk`` single-key items (key A) and ``tkp`` weighted items."""
+    items = []
+    for i in range(twk):
+        items.append(
+            {
+                "code": f"TWK-{i:03d}",
+                "section": "TWK",
+                "topic": "pancasila",
+                "stem": f"<p>Soal TWK nomor {i}</p>",
+                "scoring": "single",
+                "key": "A",
+                "options": [
+                    {"label": label, "text": f"Pilihan {label} soal {i}"} for label in "ABCDE"
+                ],
+                "p_value": 0.5,
+            }
+        )
+    for i in range(tkp):
+        items.append(
+            {
+                "code": f"TKP-{i:03d}",
+                "section": "TKP",
+                "topic": "pelayanan_publik",
+                "stem": f"<p>Situasi TKP {i}</p>",
+                "scoring": "weighted",
+                "options": [
+                    {"label": label, "text": f"Sikap {label} {i}", "points": points}
+                    for label, points in zip("ABCDE", (5, 4, 3, 2, 1), strict=True)
+                ],
+            }
+        )
+    return json.dumps({"format": "ujian-bank/1", "items": items}).encode()
+
+
+@dataclass
+class MiniExam:
+    """What :func:`mini_exam` built."""
+
+    exam_id: int
+    sitting_id: int
+    pins: list[IssuedPin] = field(default_factory=list)
+
+    def pin_of(self, nomor: str) -> str:
+        """The PIN issued to ``nomor``."""
+        return next(p.pin for p in self.pins if p.nomor_peserta == nomor)
+
+
+def roster_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """A roster CSV of (nomor, name, category, formation) rows."""
+    lines = ["nomor_peserta,name,category,formation"] + [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def mini_exam(
+    db: Database,
+    clock: Clock,
+    secret: bytes,
+    *,
+    candidates: int = 3,
+    duration: int = 10,
+    open_sitting: bool = True,
+    starts_at: datetime | None = None,
+) -> MiniExam:
+    """A published five-item exam with an (open) sitting of ``candidates`` candidates."""
+    now = clock.now()
+    with db.session() as session:
+        report = bank_service.import_files(
+            session,
+            [bank_service.UploadFile("bank.json", io.BytesIO(bank_json()))],
+            actor="test",
+            now=now,
+        )
+        assert report.ok, report.errors
+        exam_service.define_exam(
+            session, SMALL_SPEC.format(duration=duration), "mini.yaml", actor="test", now=now
+        )
+        exam = exam_service.publish_exam(session, "MINI", actor="test", now=now)
+        sitting = exam_service.create_sitting(
+            session,
+            exam_code="MINI",
+            name="Sesi 1",
+            starts_at=starts_at or now,
+            actor="test",
+            now=now,
+        )
+        rows = [(f"2026{i:06d}", f"Peserta {i}", "umum", "F1") for i in range(1, candidates + 1)]
+        pins = exam_service.import_roster(
+            session,
+            sitting.id,
+            roster_csv(rows),
+            "roster.csv",
+            secret=secret,
+            actor="test",
+            now=now,
+        )
+        if open_sitting:
+            proctoring.open_sitting(session, sitting.id, now=now, actor="test")
+        return MiniExam(exam.id, sitting.id, pins)
