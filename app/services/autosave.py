@@ -16,6 +16,7 @@ process memory: two app processes on one PostgreSQL behave exactly like one.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import queue
@@ -24,21 +25,21 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from app.clock import Clock
 from app.db import Database
 from app.errors import AppError, Conflict, NotFound, Unauthorized, Unavailable
-from app.models.attempt import Attempt, Response, ResponseEvent
-from app.repositories.common import dialect_insert
 
 log = logging.getLogger("ujian.autosave")
 
 IN_PROGRESS = "in_progress"
+#: How stale ``last_seen_at`` may get before a save refreshes it (seat list precision).
+LAST_SEEN_RESOLUTION = timedelta(seconds=5)
 OPTION_LETTERS = "ABCDEF"
 
 
@@ -228,11 +229,15 @@ class AutosaveWriter:
 
     def _write(self, requests: list[SaveRequest]) -> tuple[list[SaveOutcome | AppError], set[int]]:
         now = self._clock.now()
+        sql = _SQL_BY_DIALECT[self._db.engine.dialect.name]
+        stamp = sql.timestamp(now)
         ids = sorted({r.attempt_id for r in requests})
+        outcomes: list[SaveOutcome | AppError | None] = [None] * len(requests)
+        expired: set[int] = set()
         with self._db.engine.begin() as conn:
-            attempts = self._lock_attempts(conn, ids)
-            outcomes: list[SaveOutcome | AppError | None] = [None] * len(requests)
-            expired: set[int] = set()
+            attempts = self._lock_attempts(conn, sql, ids)
+            # The newest save per (attempt, position) in this batch; older ones in the same
+            # batch are answered as stale once the newest is known.
             accepted: dict[tuple[int, int], tuple[int, SaveRequest, int | None]] = {}
             for index, request in enumerate(requests):
                 row = attempts.get(request.attempt_id)
@@ -247,103 +252,74 @@ class AutosaveWriter:
                 if held is None or request.seq > held[1].seq:
                     accepted[key] = (index, request, verdict)
 
-            stored = self._stored_seqs(conn, list(accepted))
-            events: list[dict[str, Any]] = []
-            upserts: list[dict[str, Any]] = []
-            winners: set[int] = set()
-            for key, (index, request, original) in accepted.items():
-                if request.seq <= stored.get(key, -1):
-                    continue
-                winners.add(index)
-                values = {
-                    "attempt_id": request.attempt_id,
-                    "position": request.position,
-                    "option": original,
-                    "flagged": request.flagged,
-                    "seq": request.seq,
-                }
-                events.append({**values, "at": now, "device_generation": request.generation})
-                upserts.append({**values, "saved_at": now})
-            if events:
-                conn.execute(insert(ResponseEvent), events)
-                statement = dialect_insert(conn, Response)
-                statement = statement.on_conflict_do_update(
-                    index_elements=["attempt_id", "position"],
-                    set_={
-                        "option": statement.excluded.option,
-                        "flagged": statement.excluded.flagged,
-                        "seq": statement.excluded.seq,
-                        "saved_at": statement.excluded.saved_at,
-                    },
-                    where=Response.__table__.c.seq < statement.excluded.seq,
-                )
-                conn.execute(statement, upserts)
-            seen = [i for i in ids if i in attempts and attempts[i]["status"] == IN_PROGRESS]
+            applied: set[tuple[int, int]] = set()
+            if accepted:
+                rows = [
+                    (r.attempt_id, r.position, original, r.flagged, r.seq, stamp)
+                    for _index, r, original in accepted.values()
+                ]
+                # The upsert itself decides: a row is written (and returned) only when its
+                # sequence is newer than the stored one, under the rows' locks.
+                for attempt_id, position in conn.exec_driver_sql(*sql.upsert(rows)):
+                    applied.add((int(attempt_id), int(position)))
+            if applied:
+                events = [
+                    (r.attempt_id, r.position, original, r.flagged, r.seq, stamp, r.generation)
+                    for key in applied
+                    for _index, r, original in (accepted[key],)
+                ]
+                conn.exec_driver_sql(*sql.insert_events(events))
+            stale_keys = [key for key in accepted if key not in applied]
+            stored = self._stored_seqs(conn, sql, stale_keys) if stale_keys else {}
+            seen = [
+                attempt_id
+                for attempt_id, row in attempts.items()
+                if row["status"] == IN_PROGRESS
+                and (row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_RESOLUTION)
+            ]
             if seen:
-                conn.execute(update(Attempt).where(Attempt.id.in_(seen)).values(last_seen_at=now))
+                conn.exec_driver_sql(*sql.touch(stamp, seen))
 
-        current = self._current_after(stored, accepted, winners)
+        newest = {key: accepted[key][1].seq for key in accepted}
         for index, request in enumerate(requests):
             if outcomes[index] is not None:
                 continue
             row = attempts[request.attempt_id]
-            if index in winners:
-                outcomes[index] = SaveOutcome(
-                    position=request.position,
-                    option=request.option,
-                    flagged=request.flagged,
-                    seq=request.seq,
-                    applied=True,
-                    remaining_seconds=remaining_seconds(row["deadline_at"], row["paused_at"], now),
-                    saved_at=now,
-                )
-            else:
-                # A stale or repeated sequence: acknowledged (it is safe to drop from the
-                # device's queue) but not applied; the newer answer stands.
-                outcomes[index] = SaveOutcome(
-                    position=request.position,
-                    option=request.option,
-                    flagged=request.flagged,
-                    seq=current.get((request.attempt_id, request.position), request.seq),
-                    applied=False,
-                    remaining_seconds=remaining_seconds(row["deadline_at"], row["paused_at"], now),
-                    saved_at=now,
-                )
+            key = (request.attempt_id, request.position)
+            won = key in applied and accepted[key][0] == index
+            current = newest[key] if key in applied else stored.get(key, request.seq)
+            outcomes[index] = SaveOutcome(
+                position=request.position,
+                option=request.option,
+                flagged=request.flagged,
+                # A stale or repeated sequence is acknowledged (the device may drop it from its
+                # queue) but not applied: the newer answer stands and its seq is returned.
+                seq=request.seq if won else current,
+                applied=won,
+                remaining_seconds=remaining_seconds(row["deadline_at"], row["paused_at"], now),
+                saved_at=now,
+            )
         return [o for o in outcomes if o is not None], expired
 
-    @staticmethod
-    def _current_after(
-        stored: dict[tuple[int, int], int],
-        accepted: dict[tuple[int, int], tuple[int, SaveRequest, int | None]],
-        winners: set[int],
-    ) -> dict[tuple[int, int], int]:
-        current = dict(stored)
-        for key, (index, request, _original) in accepted.items():
-            if index in winners:
-                current[key] = request.seq
-        return current
-
-    def _lock_attempts(self, conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-        columns = [
-            Attempt.id,
-            Attempt.status,
-            Attempt.deadline_at,
-            Attempt.paused_at,
-            Attempt.device_generation,
-        ]
-        statement = select(*columns).where(Attempt.id.in_(ids)).order_by(Attempt.id)
-        if conn.dialect.name == "postgresql":
-            # Locked in id order: two processes' batches touching the same attempts queue
-            # instead of deadlocking, and a finish or pause waits for this commit.
-            statement = statement.with_for_update()
-        rows = {row.id: dict(row._mapping) for row in conn.execute(statement)}
+    def _lock_attempts(
+        self, conn: Connection, sql: _DriverSQL, ids: list[int]
+    ) -> dict[int, dict[str, Any]]:
+        rows: dict[int, dict[str, Any]] = {}
+        for attempt_id, status, deadline, paused, generation, last_seen in conn.exec_driver_sql(
+            *sql.lock_attempts(ids)
+        ):
+            rows[int(attempt_id)] = {
+                "status": status,
+                "deadline_at": sql.read_time(deadline),
+                "paused_at": sql.read_time(paused),
+                "device_generation": int(generation),
+                "last_seen_at": sql.read_time(last_seen),
+            }
         missing = [i for i in rows if self._forms.get(i) is None]
         if missing:
-            for attempt_id, form in conn.execute(
-                select(Attempt.id, Attempt.form).where(Attempt.id.in_(missing))
-            ):
+            for attempt_id, form in conn.exec_driver_sql(*sql.forms(missing)):
                 if form is not None:
-                    self._forms.put(attempt_id, form)
+                    self._forms.put(int(attempt_id), sql.read_json(form))
         return rows
 
     def _check(
@@ -381,15 +357,135 @@ class AutosaveWriter:
         return order[shown]
 
     @staticmethod
-    def _stored_seqs(conn: Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
-        if not keys:
-            return {}
+    def _stored_seqs(
+        conn: Connection, sql: _DriverSQL, keys: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], int]:
         found: dict[tuple[int, int], int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            statement = select(Response.attempt_id, Response.position, Response.seq).where(
-                tuple_(Response.attempt_id, Response.position).in_(chunk)
-            )
-            for attempt_id, position, seq in conn.execute(statement):
-                found[(attempt_id, position)] = seq
+        for attempt_id, position in keys:
+            row = conn.exec_driver_sql(sql.stored_seq, (attempt_id, position)).first()
+            if row is not None:
+                found[(attempt_id, position)] = int(row[0])
         return found
+
+
+Statement = tuple[str, Any]
+
+
+class _DriverSQL:
+    """The answer path's statements in the driver's own dialect and parameter style.
+
+    This one module talks to the driver directly: the ORM's per-statement compilation cost
+    more than the commit itself at hundreds of saves per batch. Every other query goes
+    through SQLAlchemy. SQLite gets multi-row VALUES lists; PostgreSQL gets arrays through
+    ``unnest`` so each statement's text is fixed and psycopg parses it once.
+    """
+
+    sqlite = True
+    stored_seq = "SELECT seq FROM responses WHERE attempt_id = ? AND position = ?"
+    _upsert_tail = (
+        " ON CONFLICT (attempt_id, position) DO UPDATE SET option = excluded.option, "
+        "flagged = excluded.flagged, seq = excluded.seq, saved_at = excluded.saved_at "
+        "WHERE responses.seq < excluded.seq RETURNING attempt_id, position"
+    )
+    _upsert_head = "INSERT INTO responses (attempt_id, position, option, flagged, seq, saved_at) "
+    _events_head = (
+        "INSERT INTO response_events "
+        "(attempt_id, position, option, flagged, seq, at, device_generation) "
+    )
+
+    @staticmethod
+    def _marks(n: int, width: int = 1) -> str:
+        row = "(" + ", ".join("?" * width) + ")" if width > 1 else "?"
+        return ", ".join([row] * n)
+
+    def lock_attempts(self, ids: list[int]) -> Statement:
+        return (
+            "SELECT id, status, deadline_at, paused_at, device_generation, last_seen_at "
+            f"FROM attempts WHERE id IN ({self._marks(len(ids))}) ORDER BY id",
+            tuple(ids),
+        )
+
+    def forms(self, ids: list[int]) -> Statement:
+        return f"SELECT id, form FROM attempts WHERE id IN ({self._marks(len(ids))})", tuple(ids)
+
+    def upsert(self, rows: list[tuple[Any, ...]]) -> Statement:
+        flat = tuple(value for row in rows for value in row)
+        return self._upsert_head + f"VALUES {self._marks(len(rows), 6)}" + self._upsert_tail, flat
+
+    def insert_events(self, rows: list[tuple[Any, ...]]) -> Statement:
+        flat = tuple(value for row in rows for value in row)
+        return self._events_head + f"VALUES {self._marks(len(rows), 7)}", flat
+
+    def touch(self, stamp: Any, ids: list[int]) -> Statement:
+        return (
+            f"UPDATE attempts SET last_seen_at = ? WHERE id IN ({self._marks(len(ids))})",
+            (stamp, *ids),
+        )
+
+    def timestamp(self, moment: datetime) -> Any:
+        """A UTC moment as the column stores it (SQLite: SQLAlchemy's text format)."""
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    @staticmethod
+    def read_time(value: Any) -> datetime | None:
+        """A stored moment back as an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @staticmethod
+    def read_json(value: Any) -> Any:
+        """A JSON column's value (SQLite hands back text)."""
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class _PostgresSQL(_DriverSQL):
+    """PostgreSQL: arrays and ``unnest``, rows locked in id order.
+
+    Locking in id order means two processes' batches touching the same attempts queue
+    instead of deadlocking, and a finish or pause waits for this commit.
+    """
+
+    sqlite = False
+    stored_seq = "SELECT seq FROM responses WHERE attempt_id = %s AND position = %s"
+
+    def lock_attempts(self, ids: list[int]) -> Statement:
+        return (
+            "SELECT id, status, deadline_at, paused_at, device_generation, last_seen_at "
+            "FROM attempts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            (ids,),
+        )
+
+    def forms(self, ids: list[int]) -> Statement:
+        return "SELECT id, form FROM attempts WHERE id = ANY(%s)", (ids,)
+
+    def upsert(self, rows: list[tuple[Any, ...]]) -> Statement:
+        columns = tuple(list(c) for c in zip(*rows, strict=True))
+        return (
+            self._upsert_head
+            + "SELECT * FROM unnest(%s::integer[], %s::smallint[], %s::smallint[], "
+            "%s::boolean[], %s::bigint[], %s::timestamptz[])"
+            + self._upsert_tail,
+            columns,
+        )
+
+    def insert_events(self, rows: list[tuple[Any, ...]]) -> Statement:
+        columns = tuple(list(c) for c in zip(*rows, strict=True))
+        return (
+            self._events_head
+            + "SELECT * FROM unnest(%s::integer[], %s::smallint[], %s::smallint[], "
+            "%s::boolean[], %s::bigint[], %s::timestamptz[], %s::integer[])",
+            columns,
+        )
+
+    def touch(self, stamp: Any, ids: list[int]) -> Statement:
+        return "UPDATE attempts SET last_seen_at = %s WHERE id = ANY(%s)", (stamp, ids)
+
+    def timestamp(self, moment: datetime) -> Any:
+        return moment
+
+
+_SQL_BY_DIALECT: dict[str, _DriverSQL] = {"sqlite": _DriverSQL(), "postgresql": _PostgresSQL()}
