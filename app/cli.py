@@ -133,7 +133,7 @@ def demo(
         raise typer.Exit(2)
     db = connect(settings)
     migrate.upgrade(db.engine)
-    logins = load_demo(db, settings.var_dir)
+    logins = load_demo(db, settings.var_dir, settings.secret())
     db.dispose()
     if as_json:
         print(json.dumps(logins.as_dict(), ensure_ascii=False))  # noqa: T201 - machine output

@@ -39,7 +39,7 @@ class Attempt(Base):
     status: Mapped[str] = mapped_column(String(16))
     device_generation: Mapped[int] = mapped_column(Integer, default=1)
     form: Mapped[list[Any] | None] = mapped_column(JSON)
-    form_seed: Mapped[list[int] | None] = mapped_column(JSON)
+    form_seed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_d
 from app.services.media_links import sign_media_links
 from app.services.results import slip_code, store_result
 from app.services.runtime import ExamRuntime, RuntimeCache
-from item_bank.assembly import FormSeed, draw_form
+from item_bank.assembly import ASSEMBLY_ALGORITHM, FormSeed, draw_form
 
 READY, IN_PROGRESS, FINISHED, VOIDED = "ready", "in_progress", "finished", "voided"
 
@@ -136,7 +136,14 @@ def start(
     runtime = runtimes.get(session, attempt.exam_id)
     form = draw_form(runtime.spec, runtime.snapshot, FormSeed(sitting.seed, registration.slot))
     attempt.form = [[item.entry_id, list(item.option_order)] for item in form.items]
-    attempt.form_seed = [sitting.seed, registration.slot]
+    # Everything a replay needs besides the frozen pool: the two integers, the bank digest the
+    # draw saw and the algorithm's version.
+    attempt.form_seed = {
+        "sitting_seed": sitting.seed,
+        "slot": registration.slot,
+        "bank_digest": form.bank_digest,
+        "algorithm": ASSEMBLY_ALGORITHM,
+    }
     attempt.started_at = now
     attempt.deadline_at = now + timedelta(
         minutes=runtime.spec.duration_minutes + registration.extra_minutes

@@ -26,10 +26,13 @@ def replay(
     registration = session.get(Registration, attempt.registration_id)
     assert registration is not None
     runtime = runtimes.get(session, attempt.exam_id)
-    sitting_seed, slot = attempt.form_seed
-    redrawn = draw_form(runtime.spec, runtime.snapshot, FormSeed(int(sitting_seed), int(slot)))
+    sitting_seed, slot = int(attempt.form_seed["sitting_seed"]), int(attempt.form_seed["slot"])
+    redrawn = draw_form(runtime.spec, runtime.snapshot, FormSeed(sitting_seed, slot))
     served = [(int(item_id), [int(o) for o in order]) for item_id, order in attempt.form]
-    matches = served == [(i.entry_id, list(i.option_order)) for i in redrawn.items]
+    matches = (
+        served == [(i.entry_id, list(i.option_order)) for i in redrawn.items]
+        and redrawn.bank_digest == attempt.form_seed.get("bank_digest")
+    )
     history: dict[int, list[dict[str, Any]]] = {}
     for event in session.scalars(
         select(ResponseEvent)
@@ -84,7 +87,7 @@ def replay(
         "attempt_id": attempt_id,
         "nomor_peserta": registration.nomor_peserta,
         "exam": f"{runtime.code} v{runtime.version}",
-        "form_seed": {"sitting_seed": int(sitting_seed), "slot": int(slot)},
+        "form_seed": attempt.form_seed,
         "matches_served_form": matches,
         "status": attempt.status,
         "started_at": attempt.started_at,
