@@ -7,7 +7,7 @@ class ScoringError(Exception):
     """Base of every error raised by ``scoring``."""
 
 
-class InvalidResponse(ScoringError):  # noqa: N818 - reads as a sentence at the raise site
+class InvalidResponse(ScoringError):
     """A response or form entry that no item can score; names the attempt row and position.
 
     ``attempt_row`` is the row in the arrays handed to the scorer (not a database id) and
@@ -20,7 +20,7 @@ class InvalidResponse(ScoringError):  # noqa: N818 - reads as a sentence at the 
         self.position = position
 
 
-class UnknownCategory(ScoringError):  # noqa: N818
+class UnknownCategory(ScoringError):
     """A candidate category for which the exam has no threshold rule set."""
 
     def __init__(self, category: str, known: tuple[str, ...]) -> None:

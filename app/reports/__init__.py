@@ -1,0 +1,1 @@
+"""Reports for committees rendered from pure analysis values (HTML and JSON, no database)."""
