@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, bank, candidate, exams, health, proctor
+from app.api import auth, bank, candidate, exams, health, proctor, public
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(bank.router)
     app.include_router(exams.router)
     app.include_router(proctor.router)
+    app.include_router(public.router)
     return app
 
 

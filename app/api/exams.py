@@ -14,6 +14,7 @@ from app.models.sitting import Sitting
 from app.repositories import exams as repo
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
 from app.services import exams as exam_service
+from app.services import rankings as ranking_service
 from app.services import replay as replay_service
 
 router = APIRouter(prefix="/api/v1", tags=["committee"])
@@ -243,3 +244,39 @@ def replay(
     return replay_service.replay(
         session, attempt_id, runtimes=services.runtimes, viewer=principal.actor
     )
+
+
+@router.post(
+    "/exams/{code}/rankings",
+    responses=error_doc(401, 403, 404, 409),
+    summary="Committee: publish the anonymized ranking snapshot(s)",
+)
+def publish_rankings(
+    code: str,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+    formation: str | None = None,
+) -> list[dict[str, Any]]:
+    """One immutable, signed snapshot per formation (or only ``formation``); publishing
+    unchanged rankings again adds nothing; a changed ranking supersedes the previous snapshot
+    with a diff of who moved and why."""
+    published = ranking_service.publish(
+        session,
+        code,
+        secret=request.app.state.secret,
+        actor=principal.actor,
+        now=clock.now(),
+        formation=formation,
+    )
+    return [
+        {
+            "formation": p.formation,
+            "outcome": p.outcome,
+            "number": p.snapshot.number if p.snapshot else None,
+            "content_hash": p.snapshot.content_hash if p.snapshot else None,
+            "changes": p.changes,
+        }
+        for p in published
+    ]

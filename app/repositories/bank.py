@@ -165,9 +165,7 @@ def count(session: Session, statement: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
 
 
-def page(
-    session: Session, statement: Select[Any], offset: int, limit: int
-) -> list[ItemVersion]:
+def page(session: Session, statement: Select[Any], offset: int, limit: int) -> list[ItemVersion]:
     """One page of ``statement``, by code then version."""
     return list(
         session.scalars(

@@ -275,7 +275,9 @@ class AutosaveWriter:
                 attempt_id
                 for attempt_id, row in attempts.items()
                 if row["status"] == IN_PROGRESS
-                and (row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_RESOLUTION)
+                and (
+                    row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_RESOLUTION
+                )
             ]
             if seen:
                 conn.exec_driver_sql(*sql.touch(stamp, seen))
@@ -467,8 +469,7 @@ class _PostgresSQL(_DriverSQL):
         return (
             self._upsert_head
             + "SELECT * FROM unnest(%s::integer[], %s::smallint[], %s::smallint[], "
-            "%s::boolean[], %s::bigint[], %s::timestamptz[])"
-            + self._upsert_tail,
+            "%s::boolean[], %s::bigint[], %s::timestamptz[])" + self._upsert_tail,
             columns,
         )
 

@@ -10,6 +10,7 @@ from app.db import Database
 from app.services import attempts
 from app.services.autosave import AutosaveWriter
 from app.services.candidate_tokens import CandidateTokens
+from app.services.live import LiveHub
 from app.services.runtime import RuntimeCache
 from app.services.sweeper import Sweeper
 from app.settings import Settings
@@ -27,9 +28,11 @@ class Services:
     tokens: CandidateTokens = field(init=False)
     writer: AutosaveWriter = field(init=False)
     sweeper: Sweeper = field(init=False)
+    live: LiveHub = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokens = CandidateTokens(self.secret)
+        self.live = LiveHub(self.db)
         self.sweeper = Sweeper(
             self.db,
             self.clock,

@@ -29,10 +29,9 @@ def replay(
     sitting_seed, slot = int(attempt.form_seed["sitting_seed"]), int(attempt.form_seed["slot"])
     redrawn = draw_form(runtime.spec, runtime.snapshot, FormSeed(sitting_seed, slot))
     served = [(int(item_id), [int(o) for o in order]) for item_id, order in attempt.form]
-    matches = (
-        served == [(i.entry_id, list(i.option_order)) for i in redrawn.items]
-        and redrawn.bank_digest == attempt.form_seed.get("bank_digest")
-    )
+    matches = served == [
+        (i.entry_id, list(i.option_order)) for i in redrawn.items
+    ] and redrawn.bank_digest == attempt.form_seed.get("bank_digest")
     history: dict[int, list[dict[str, Any]]] = {}
     for event in session.scalars(
         select(ResponseEvent)

@@ -140,3 +140,44 @@ def mini_exam(
         if open_sitting:
             proctoring.open_sitting(session, sitting.id, now=now, actor="test")
         return MiniExam(exam.id, sitting.id, pins)
+
+
+def take_exam(
+    client, exam: MiniExam, nomor: str, committee: dict[str, str], plan: dict[str, str]
+) -> dict:
+    """Log ``nomor`` in, start, answer by ``plan`` and finish; returns the final state.
+
+    ``plan`` maps a section to how to answer it: ``"key"`` (the key, or the 5-point option),
+    ``"wrong"`` (a non-key, or the 1-point option) or ``"blank"``. The letters come from the
+    committee's replay, so the test knows exactly what each candidate scores.
+    """
+    token = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    state = client.post("/api/v1/attempts/current/start", headers=headers).json()
+    replay = client.get(f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee).json()
+    seq = 0
+    for item in replay["items"]:
+        how = plan.get(item["section"], "blank")
+        if how == "blank":
+            continue
+        if item["key"] is not None:
+            letter = (
+                item["key"]
+                if how == "key"
+                else next(o["id"] for o in item["options"] if o["id"] != item["key"])
+            )
+        else:
+            best = max if how == "key" else min
+            letter = best(item["options"], key=lambda o: o["points"])["id"]
+        seq += 1
+        ack = client.put(
+            f"/api/v1/attempts/current/responses/{item['position']}",
+            json={"option": letter, "flagged": False, "seq": seq},
+            headers=headers,
+        )
+        assert ack.status_code == 200, ack.text
+    return client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    ).json()

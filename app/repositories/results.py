@@ -1,0 +1,121 @@
+"""Queries of results, candidates to rank and published ranking snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models.attempt import Attempt
+from app.models.result import RankingSnapshot, Result
+from app.models.sitting import Registration
+
+
+def candidates_of_exam(
+    session: Session, exam_id: int
+) -> list[tuple[Registration, Attempt | None, Result | None]]:
+    """Every registration of an exam version with its attempt and result (if any)."""
+    rows = session.execute(
+        select(Registration, Attempt, Result)
+        .outerjoin(Attempt, Attempt.registration_id == Registration.id)
+        .outerjoin(Result, Result.attempt_id == Attempt.id)
+        .where(Registration.exam_id == exam_id)
+        .order_by(Registration.id)
+    ).all()
+    return [(r, a, s) for r, a, s in rows]
+
+
+def running_attempts(session: Session, exam_id: int) -> int:
+    """How many attempts of an exam version are still running."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.exam_id == exam_id, Attempt.status == "in_progress")
+        )
+        or 0
+    )
+
+
+def latest_snapshot(session: Session, exam_code: str, formation: str) -> RankingSnapshot | None:
+    """The newest published snapshot of one formation."""
+    return session.scalars(
+        select(RankingSnapshot)
+        .where(RankingSnapshot.exam_code == exam_code, RankingSnapshot.formation == formation)
+        .order_by(RankingSnapshot.number.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_snapshots(session: Session, exam_code: str) -> list[RankingSnapshot]:
+    """The newest snapshot of every formation of an exam, by formation."""
+    newest = (
+        select(RankingSnapshot.formation, func.max(RankingSnapshot.number).label("number"))
+        .where(RankingSnapshot.exam_code == exam_code)
+        .group_by(RankingSnapshot.formation)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(RankingSnapshot)
+            .join(
+                newest,
+                (RankingSnapshot.formation == newest.c.formation)
+                & (RankingSnapshot.number == newest.c.number),
+            )
+            .where(RankingSnapshot.exam_code == exam_code)
+            .order_by(RankingSnapshot.formation)
+        )
+    )
+
+
+def snapshot_history(session: Session, exam_code: str, formation: str) -> list[RankingSnapshot]:
+    """Every snapshot of one formation, oldest first."""
+    return list(
+        session.scalars(
+            select(RankingSnapshot)
+            .where(RankingSnapshot.exam_code == exam_code, RankingSnapshot.formation == formation)
+            .order_by(RankingSnapshot.number)
+        )
+    )
+
+
+def add_snapshot(session: Session, snapshot: RankingSnapshot) -> RankingSnapshot:
+    """Insert a snapshot."""
+    session.add(snapshot)
+    session.flush()
+    return snapshot
+
+
+def results_since(
+    session: Session, sitting_id: int, since: datetime | None, limit: int = 500
+) -> list[Result]:
+    """Results of a sitting computed after ``since`` (all when None), oldest first."""
+    statement = select(Result).where(Result.sitting_id == sitting_id)
+    if since is not None:
+        statement = statement.where(Result.computed_at >= since)
+    return list(
+        session.scalars(statement.order_by(Result.computed_at, Result.attempt_id).limit(limit))
+    )
+
+
+def result_rows_for_update(session: Session, attempt_ids: Sequence[int]) -> dict[int, Result]:
+    """Results of attempts, locked."""
+    out: dict[int, Result] = {}
+    for start in range(0, len(attempt_ids), 5000):
+        chunk = list(attempt_ids[start : start + 5000])
+        for result in session.scalars(
+            select(Result).where(Result.attempt_id.in_(chunk)).with_for_update()
+        ):
+            out[result.attempt_id] = result
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """NaN becomes None (JSON has no NaN)."""
+    if isinstance(value, float) and value != value:  # noqa: PLR0124 - NaN test
+        return None
+    return value

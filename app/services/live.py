@@ -1,0 +1,123 @@
+"""The live score board: each process polls the database for a sitting's new results and fans
+them out to its viewers. The database is the only source, so a result finished on any app
+process reaches viewers on every process within one poll interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.db import Database
+from app.models.attempt import Attempt
+from app.models.result import Result
+from app.models.sitting import Sitting
+
+log = logging.getLogger("ujian.live")
+
+POLL_SECONDS = 1.0
+#: Results are re-read this far back on every poll: clocks of two app hosts may differ a little
+#: and a transaction may commit a result stamped slightly earlier than one already seen.
+OVERLAP = timedelta(seconds=10)
+
+
+def result_row(result: Result) -> dict[str, Any]:
+    """What the public board shows of one result: no name, no nomor peserta."""
+    return {
+        "pseudonym": result.pseudonym,
+        "sections": result.section_scores,
+        "total": result.total,
+        "passed": result.passed,
+        "finished_at": result.computed_at.isoformat(),
+    }
+
+
+def read_board(
+    db: Database, sitting_id: int, since: datetime | None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Results of a sitting (excluding voided attempts) computed since ``since``."""
+    with db.read_session() as session:
+        statement = (
+            select(Result)
+            .join(Attempt, Attempt.id == Result.attempt_id)
+            .where(Result.sitting_id == sitting_id, Attempt.status == "finished")
+            .order_by(Result.computed_at, Result.attempt_id)
+        )
+        if since is not None:
+            statement = statement.where(Result.computed_at >= since - OVERLAP)
+        return [(r.attempt_id, result_row(r)) for r in session.scalars(statement)]
+
+
+def sitting_exists(db: Database, sitting_id: int) -> bool:
+    """Whether a sitting exists."""
+    with db.read_session() as session:
+        return session.get(Sitting, sitting_id) is not None
+
+
+@dataclass
+class _Feed:
+    sitting_id: int
+    queues: set[asyncio.Queue[list[dict[str, Any]]]] = field(default_factory=set)
+    seen: dict[int, dict[str, Any]] = field(default_factory=dict)
+    last: datetime | None = None
+    task: asyncio.Task[None] | None = None
+
+
+class LiveHub:
+    """One poller per sitting with viewers in this process."""
+
+    def __init__(self, db: Database, poll_seconds: float = POLL_SECONDS) -> None:
+        self._db = db
+        self._poll = poll_seconds
+        self._feeds: dict[int, _Feed] = {}
+
+    async def _run(self, feed: _Feed) -> None:
+        while feed.queues:
+            try:
+                rows = await run_in_threadpool(read_board, self._db, feed.sitting_id, feed.last)
+            except Exception:
+                log.exception("live board poll of sitting %s failed", feed.sitting_id)
+                rows = []
+            fresh = []
+            for attempt_id, row in rows:
+                if feed.seen.get(attempt_id) != row:
+                    feed.seen[attempt_id] = row
+                    fresh.append(row)
+                finished = datetime.fromisoformat(row["finished_at"])
+                feed.last = finished if feed.last is None else max(feed.last, finished)
+            if fresh:
+                for queue in list(feed.queues):
+                    queue.put_nowait(fresh)
+            await asyncio.sleep(self._poll)
+        self._feeds.pop(feed.sitting_id, None)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, sitting_id: int
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], asyncio.Queue[list[dict[str, Any]]]]]:
+        """The board so far and a queue of later results, for as long as the block runs."""
+        current = await run_in_threadpool(read_board, self._db, sitting_id, None)
+        feed = self._feeds.get(sitting_id)
+        if feed is None:
+            feed = _Feed(sitting_id)
+            for attempt_id, row in current:
+                feed.seen[attempt_id] = row
+            feed.last = max(
+                (datetime.fromisoformat(r["finished_at"]) for _i, r in current), default=None
+            )
+            self._feeds[sitting_id] = feed
+        queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+        feed.queues.add(queue)
+        if feed.task is None or feed.task.done():
+            feed.task = asyncio.create_task(self._run(feed))
+        try:
+            yield [row for _i, row in current], queue
+        finally:
+            feed.queues.discard(queue)

@@ -1,0 +1,317 @@
+"""Rankings: compute per formation, publish immutable signed snapshots, diff, serve publicly."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound
+from app.models.exam import ExamVersion
+from app.models.result import RankingSnapshot
+from app.repositories import exams as exam_repo
+from app.repositories import results as repo
+from app.security import derive_key
+from app.services import audit
+from app.services.exams import spec_of
+from app.services.results import candidate_pseudonym
+from item_bank.exam_spec import ExamSpec
+from scoring.ranking import Formation, Ranking, RankInput, diff_rankings, rank_formations
+
+
+@dataclass
+class Computed:
+    """Rankings of every formation of an exam version, keyed by pseudonym."""
+
+    exam: ExamVersion
+    spec: ExamSpec
+    rankings: dict[str, Ranking]
+
+
+def _roster_columns(registrations: list[Any]) -> dict[str, np.ndarray]:
+    grades = np.array(
+        [np.nan if r.grade_average is None else r.grade_average for r in registrations],
+        dtype=np.float64,
+    )
+    births = np.array(
+        [
+            np.datetime64("NaT") if r.birth_date is None else np.datetime64(r.birth_date, "D")
+            for r in registrations
+        ],
+        dtype="datetime64[D]",
+    )
+    return {"grade_average": grades, "birth_date": births}
+
+
+def compute(session: Session, exam: ExamVersion, secret: bytes) -> Computed:
+    """Rank every registered candidate of ``exam`` per formation (keys are pseudonyms).
+
+    Registered but never started: TH. Voided attempts and those below their category's
+    thresholds: T/L. Everyone else is ranked by total and the exam's tie-breaks.
+    """
+    spec = spec_of(exam)
+    rows = repo.candidates_of_exam(session, exam.id)
+    codes = spec.section_codes
+    n = len(rows)
+    keys = np.array(
+        [candidate_pseudonym(secret, exam.code, r.nomor_peserta) for r, _a, _s in rows],
+        dtype=object,
+    )
+    scores = np.full((n, len(codes)), np.nan)
+    total = np.full(n, np.nan)
+    passed = np.zeros(n, dtype=np.bool_)
+    sat = np.zeros(n, dtype=np.bool_)
+    for i, (_registration, attempt, result) in enumerate(rows):
+        if attempt is None or attempt.status == "ready":
+            continue
+        sat[i] = True
+        if attempt.status == "finished" and result is not None:
+            scores[i] = [result.section_scores.get(c, 0.0) for c in codes]
+            total[i] = result.total
+            passed[i] = result.passed
+    candidates = RankInput(
+        keys=keys,
+        section_codes=codes,
+        section_scores=scores,
+        total=total,
+        passed=passed,
+        sat=sat,
+        columns=_roster_columns([r for r, _a, _s in rows]),
+        display_key=keys,
+    )
+    formation_of = np.array([r.formation for r, _a, _s in rows], dtype=object)
+    formations = spec.formations or (Formation("ALL", "", "", max(1, n)),)
+    if not spec.formations:
+        formation_of = np.array(["ALL"] * n, dtype=object)
+    tie_breaks = spec.tie_breaks + spec.final_tie_breaks
+    return Computed(exam, spec, rank_formations(candidates, formation_of, formations, tie_breaks))
+
+
+def ranking_rows(ranking: Ranking) -> list[dict[str, Any]]:
+    """A ranking as public rows: rank, pseudonym, status, total, section scores."""
+    return [
+        {
+            "rank": row.rank,
+            "pseudonym": row.key,
+            "status": row.status,
+            "total": repo.jsonable(row.total),
+            "sections": {k: repo.jsonable(v) for k, v in row.section_scores.items()},
+        }
+        for row in ranking.rows()
+    ]
+
+
+def ranking_from_rows(
+    formation: Formation, section_codes: tuple[str, ...], rows: list[dict[str, Any]]
+) -> Ranking:
+    """Rebuild a stored snapshot's ranking (for diffs)."""
+    n = len(rows)
+    return Ranking(
+        formation,
+        section_codes,
+        np.array([r["pseudonym"] for r in rows], dtype=object),
+        np.array([r["rank"] or 0 for r in rows], dtype=np.int64),
+        np.array([r["status"] for r in rows], dtype=np.str_) if n else np.array([], dtype=np.str_),
+        np.array([np.nan if r["total"] is None else r["total"] for r in rows], dtype=np.float64),
+        np.array(
+            [
+                [
+                    np.nan if r["sections"].get(c) is None else r["sections"][c]
+                    for c in section_codes
+                ]
+                for r in rows
+            ],
+            dtype=np.float64,
+        ).reshape(n, len(section_codes)),
+    )
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of a snapshot's content."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def signature(secret: bytes, digest: str) -> str:
+    """The server's HMAC over a snapshot's content hash."""
+    return hmac.new(
+        derive_key(secret, "ranking-snapshot"), digest.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@dataclass
+class Published:
+    """One formation's outcome of a publication."""
+
+    formation: str
+    snapshot: RankingSnapshot | None
+    outcome: str  # "published", "unchanged"
+    changes: int
+
+
+def publish(
+    session: Session,
+    exam_code: str,
+    *,
+    secret: bytes,
+    actor: str,
+    now: datetime,
+    formation: str | None = None,
+    cause: str = "publication",
+) -> list[Published]:
+    """Publish snapshots of the newest published exam version's rankings.
+
+    A snapshot is immutable; publishing again with unchanged rows adds nothing, changed rows
+    add a new snapshot that supersedes the previous one and records who moved and why.
+    Refused while any attempt of the exam is still running.
+    """
+    exam = exam_repo.latest_published(session, exam_code)
+    if exam is None:
+        msg = f"exam {exam_code!r} has no published version"
+        raise NotFound(msg)
+    running = repo.running_attempts(session, exam.id)
+    if running:
+        msg = (
+            f"{running} attempt(s) of {exam_code} are still running; "
+            "publish when they have finished"
+        )
+        raise Conflict(msg)
+    computed = compute(session, exam, secret)
+    if formation is not None and formation not in computed.rankings:
+        msg = f"exam {exam_code} has no formation {formation!r}"
+        raise NotFound(msg)
+    out: list[Published] = []
+    for code, ranking in computed.rankings.items():
+        if formation is not None and code != formation:
+            continue
+        rows = ranking_rows(ranking)
+        previous = repo.latest_snapshot(session, exam.code, code)
+        if previous is not None and previous.rows == rows and previous.exam_id == exam.id:
+            out.append(Published(code, previous, "unchanged", 0))
+            continue
+        diff: list[dict[str, Any]] | None = None
+        if previous is not None:
+            old = ranking_from_rows(ranking.formation, ranking.section_codes, previous.rows)
+            new = ranking_from_rows(ranking.formation, ranking.section_codes, rows)
+            changes = diff_rankings(old, new, cause).changes
+            diff = [
+                {
+                    "pseudonym": c.key,
+                    "old_rank": c.old_rank,
+                    "new_rank": c.new_rank,
+                    "old_status": c.old_status,
+                    "new_status": c.new_status,
+                    "old_total": repo.jsonable(c.old_total),
+                    "new_total": repo.jsonable(c.new_total),
+                    "reason": c.reason,
+                }
+                for c in changes
+            ]
+        number = (previous.number + 1) if previous else 1
+        content = {
+            "exam": exam.code,
+            "exam_version": exam.version,
+            "formation": code,
+            "number": number,
+            "rows": rows,
+            "supersedes": previous.content_hash if previous else None,
+        }
+        digest = content_hash(content)
+        snapshot = repo.add_snapshot(
+            session,
+            RankingSnapshot(
+                exam_code=exam.code,
+                exam_id=exam.id,
+                formation=code,
+                number=number,
+                rows=rows,
+                content_hash=digest,
+                signature=signature(secret, digest),
+                cause=cause,
+                diff=diff,
+                supersedes_id=previous.id if previous else None,
+                published_at=now,
+                published_by=actor,
+            ),
+        )
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="ranking.publish",
+            subject=f"ranking:{exam.code}:{code}:{number}",
+            payload={
+                "content_hash": digest,
+                "rows": len(rows),
+                "cause": cause,
+                "changes": len(diff or []),
+            },
+        )
+        out.append(Published(code, snapshot, "published", len(diff or [])))
+    return out
+
+
+def snapshot_view(
+    snapshot: RankingSnapshot, spec: ExamSpec | None, query: str | None = None
+) -> dict[str, Any]:
+    """The public view of one snapshot (optionally only the rows matching a pseudonym)."""
+    formation = None
+    if spec is not None:
+        formation = next((f for f in spec.formations if f.code == snapshot.formation), None)
+    rows = snapshot.rows
+    if query:
+        rows = [r for r in rows if r["pseudonym"].replace("-", "") == query.replace("-", "")]
+    return {
+        "formation": {
+            "code": snapshot.formation,
+            "agency": formation.agency if formation else "",
+            "position": formation.position if formation else "",
+            "openings": formation.openings if formation else None,
+            "cut": formation.cut if formation else None,
+        },
+        "snapshot": {
+            "number": snapshot.number,
+            "published_at": snapshot.published_at,
+            "content_hash": snapshot.content_hash,
+            "signature": snapshot.signature,
+            "cause": snapshot.cause,
+            "supersedes": snapshot.supersedes_id is not None,
+            "changes": snapshot.diff or [],
+        },
+        "rows": rows,
+    }
+
+
+def rows_csv(views: list[dict[str, Any]], section_codes: tuple[str, ...]) -> str:
+    """The public CSV: one row per candidate per formation."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["formation", "rank", "pseudonym", *section_codes, "total", "status"])
+    for view in views:
+        for row in view["rows"]:
+            writer.writerow(
+                [
+                    view["formation"]["code"],
+                    row["rank"] or "",
+                    row["pseudonym"],
+                    *[_fmt(row["sections"].get(c)) for c in section_codes],
+                    _fmt(row["total"]),
+                    row["status"],
+                ]
+            )
+    return out.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
