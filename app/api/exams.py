@@ -12,7 +12,9 @@ from app.errors import AppError, NotFound
 from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
 from app.repositories import exams as repo
+from app.schemas.corrections import CorrectionIn
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
+from app.services import corrections as correction_service
 from app.services import exams as exam_service
 from app.services import rankings as ranking_service
 from app.services import replay as replay_service
@@ -280,3 +282,67 @@ def publish_rankings(
         }
         for p in published
     ]
+
+
+def _correction(body: CorrectionIn) -> correction_service.CorrectionRequest:
+    return correction_service.CorrectionRequest(
+        item_code=body.item_code,
+        kind=body.kind,
+        key=body.key,
+        points=tuple(body.points) if body.points is not None else None,
+        mode=body.mode,
+        reason=body.reason,
+    )
+
+
+@router.post(
+    "/exams/{code}/corrections/dry-run",
+    responses=error_doc(401, 403, 404, 422),
+    summary="Committee: who would move if this key were corrected (nothing is changed)",
+)
+def correction_dry_run(
+    code: str,
+    body: CorrectionIn,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Every affected attempt with old and new scores, and every ranking change per formation."""
+    plan = correction_service.correct(
+        session,
+        code,
+        _correction(body),
+        secret=request.app.state.secret,
+        actor=principal.actor,
+        now=clock.now(),
+        apply=False,
+    )
+    return plan.as_dict()
+
+
+@router.post(
+    "/exams/{code}/corrections",
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Committee: apply a key correction or annulment, rescore and republish",
+)
+def correction_apply(
+    code: str,
+    body: CorrectionIn,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+) -> dict[str, Any]:
+    """One audited transaction: the correction, every affected result, and new ranking
+    snapshots (with their diff) for every formation that had been published."""
+    plan = correction_service.correct(
+        session,
+        code,
+        _correction(body),
+        secret=request.app.state.secret,
+        actor=principal.actor,
+        now=clock.now(),
+        apply=True,
+    )
+    return plan.as_dict()

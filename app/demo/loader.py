@@ -103,11 +103,18 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
             if staff_repo.by_username(session, username) is None:
                 password = secrets.token_urlsafe(9)
                 staff_service.create_user(
-                    session, username=username, password=password, role=role, now=clock.now(), actor=ACTOR
+                    session,
+                    username=username,
+                    password=password,
+                    role=role,
+                    now=clock.now(),
+                    actor=ACTOR,
                 )
                 passwords[username] = password
             if username in passwords:
-                logins.staff.append({"username": username, "password": passwords[username], "role": str(role)})
+                logins.staff.append(
+                    {"username": username, "password": passwords[username], "role": str(role)}
+                )
 
     _load_bank(db, clock)
 
@@ -147,7 +154,9 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
             )
             pins.update({p.nomor_peserta: p.pin for p in issued})
         elif set(registered) - set(pins) and sitting.status != "closed":
-            issued = exam_service.reissue_pins(session, sitting.id, secret=secret, actor=ACTOR, now=clock.now())
+            issued = exam_service.reissue_pins(
+                session, sitting.id, secret=secret, actor=ACTOR, now=clock.now()
+            )
             pins.update({p.nomor_peserta: p.pin for p in issued})
         if sitting.status == "scheduled":
             proctoring.open_sitting(session, sitting.id, now=clock.now(), actor=ACTOR)

@@ -148,7 +148,8 @@ def take_exam(
     """Log ``nomor`` in, start, answer by ``plan`` and finish; returns the final state.
 
     ``plan`` maps a section to how to answer it: ``"key"`` (the key, or the 5-point option),
-    ``"wrong"`` (a non-key, or the 1-point option) or ``"blank"``. The letters come from the
+    ``"wrong"`` (a non-key, or the 1-point option), ``"label:B"`` (the option the bank labels
+    B) or ``"blank"``. The letters come from the
     committee's replay, so the test knows exactly what each candidate scores.
     """
     token = client.post(
@@ -162,7 +163,10 @@ def take_exam(
         how = plan.get(item["section"], "blank")
         if how == "blank":
             continue
-        if item["key"] is not None:
+        if how.startswith("label:"):
+            label = how.split(":", 1)[1]
+            letter = next(o["id"] for o in item["options"] if o["original_label"] == label)
+        elif item["key"] is not None:
             letter = (
                 item["key"]
                 if how == "key"

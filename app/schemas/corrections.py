@@ -1,0 +1,20 @@
+"""Bodies of the key-correction routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class CorrectionIn(BaseModel):
+    """Correct one item's key, set its option points, or annul it; always with a reason."""
+
+    item_code: str = Field(min_length=1, max_length=64)
+    kind: Literal["correct_key", "set_points", "annul"]
+    key: str | None = Field(
+        default=None, description="correct_key: the bank's option label, e.g. C"
+    )
+    points: list[float] | None = Field(default=None, description="set_points: one value per option")
+    mode: Literal["award_all", "drop"] | None = Field(default=None, description="annul: how")
+    reason: str = Field(min_length=3, max_length=1000)

@@ -1,0 +1,361 @@
+"""Key correction and annulment: a dry run that lists every affected attempt and every ranking
+change, and an audited application that rescores them all in one transaction and republishes.
+
+Only the corrected item's contribution changes, so each affected attempt is rescored by the
+difference of that item's points under the old and the new points table (exact: a section
+score is a sum of item points). This needs one answer per attempt, not every answer of every
+attempt, which keeps a correction touching 100,000 attempts within seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import AppError, Conflict, NotFound
+from app.models.attempt import Attempt, Response
+from app.models.exam import ExamVersion
+from app.models.result import KeyCorrection, RankingSnapshot, Result
+from app.models.sitting import Registration
+from app.repositories import exams as exam_repo
+from app.repositories import results as result_repo
+from app.services import audit, rankings
+from app.services.results import rule_dict
+from app.services.runtime import correction_action, load_runtime
+from scoring.correction import apply_corrections
+from scoring.ranking import diff_rankings
+from scoring.rules import BLANK_COLUMN
+from scoring.thresholds import explain, rule_set_for
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """What the committee asks: correct the key of, set the points of, or annul one item."""
+
+    item_code: str
+    kind: str  # correct_key | set_points | annul
+    key: str | None = None  # the bank's option label, e.g. "C"
+    points: tuple[float, ...] | None = None
+    mode: str | None = None  # award_all | drop
+    reason: str = ""
+
+
+@dataclass
+class AttemptChange:
+    """One affected attempt's scores before and after."""
+
+    attempt_id: int
+    pseudonym: str
+    old_sections: dict[str, float]
+    new_sections: dict[str, float]
+    old_total: float
+    new_total: float
+    old_passed: bool
+    new_passed: bool
+
+
+@dataclass
+class CorrectionPlan:
+    """A dry run's (or an application's) full account."""
+
+    exam_code: str
+    exam_version: int
+    item: str
+    action: dict[str, Any]
+    reason: str
+    attempts_with_item: int = 0
+    changes: list[AttemptChange] = field(default_factory=list)
+    ranking_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    applied: bool = False
+    scoring_revision: int | None = None
+
+    def as_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """JSON view; ``limit`` caps the listed attempts (counts stay exact)."""
+        changed = [
+            c for c in self.changes if c.old_total != c.new_total or c.old_passed != c.new_passed
+        ]
+        listed = changed if limit is None else changed[:limit]
+        return {
+            "exam": self.exam_code,
+            "exam_version": self.exam_version,
+            "item": self.item,
+            "action": self.action,
+            "reason": self.reason,
+            "applied": self.applied,
+            "scoring_revision": self.scoring_revision,
+            "attempts_with_item": self.attempts_with_item,
+            "attempts_changed": len(changed),
+            "pass_changes": sum(1 for c in changed if c.old_passed != c.new_passed),
+            "attempts": [
+                {
+                    "attempt_id": c.attempt_id,
+                    "pseudonym": c.pseudonym,
+                    "old_total": c.old_total,
+                    "new_total": c.new_total,
+                    "old_sections": c.old_sections,
+                    "new_sections": c.new_sections,
+                    "old_passed": c.old_passed,
+                    "new_passed": c.new_passed,
+                }
+                for c in listed
+            ],
+            "ranking_changes": self.ranking_changes,
+        }
+
+
+def _action_dict(
+    request: CorrectionRequest, labels: tuple[str, ...], n_options: int
+) -> dict[str, Any]:
+    if request.kind == "correct_key":
+        if request.key not in labels:
+            options = ", ".join(labels)
+            msg = f"key: {request.key!r} is not an option of {request.item_code} ({options})"
+            raise AppError(msg)
+        return {"kind": "correct_key", "key": request.key, "key_index": labels.index(request.key)}
+    if request.kind == "set_points":
+        if request.points is None or len(request.points) != n_options:
+            msg = f"points: give {n_options} values, one per option ({', '.join(labels)})"
+            raise AppError(msg)
+        return {"kind": "set_points", "points": [float(p) for p in request.points]}
+    if request.kind == "annul":
+        if request.mode not in ("award_all", "drop"):
+            msg = (
+                "mode: award_all (everyone gets the item's points) or drop (it leaves every total)"
+            )
+            raise AppError(msg)
+        return {"kind": "annul", "mode": request.mode}
+    msg = f"kind must be correct_key, set_points or annul, not {request.kind!r}"
+    raise AppError(msg)
+
+
+def _answers_at(session: Session, pairs: list[tuple[int, int]]) -> dict[int, int | None]:
+    """The current answer of each (attempt, position) pair, by attempt."""
+    found: dict[int, int | None] = {}
+    by_attempt = dict(pairs)
+    ids = list(by_attempt)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        rows = session.execute(
+            select(Response.attempt_id, Response.position, Response.option).where(
+                Response.attempt_id.in_(chunk)
+            )
+        )
+        for attempt_id, position, option in rows:
+            if by_attempt.get(attempt_id) == position:
+                found[attempt_id] = option
+    return found
+
+
+#: An attempt's rescored section scores, total, pass and rule outcomes.
+Rescored = tuple[dict[str, float], float, bool, list[dict[str, Any]]]
+
+
+def plan_correction(
+    session: Session, exam_code: str, request: CorrectionRequest
+) -> tuple[CorrectionPlan, dict[int, Rescored], ExamVersion]:
+    """The dry run: every affected attempt's old and new scores (nothing is written)."""
+    exam = exam_repo.latest_published(session, exam_code)
+    if exam is None:
+        msg = f"exam {exam_code!r} has no published version"
+        raise NotFound(msg)
+    if len(request.reason.strip()) < 3:
+        msg = "reason: say why the key is corrected (it is published with the new ranking)"
+        raise AppError(msg)
+    runtime = load_runtime(session, exam.id)
+    matches = [c for c in runtime.items.values() if c.code == request.item_code]
+    if not matches:
+        msg = f"item {request.item_code!r} is not in the pool of {exam_code} v{exam.version}"
+        raise NotFound(msg)
+    item = max(matches, key=lambda c: c.version)
+    action = _action_dict(request, item.option_labels, len(item.options))
+    row = runtime.row_of[item.id]
+    new_table = apply_corrections(runtime.table, [correction_action(action, row)])
+    section = item.section
+    plan = CorrectionPlan(
+        exam.code, exam.version, f"{item.code} v{item.version}", action, request.reason.strip()
+    )
+
+    attempts = session.execute(
+        select(Attempt.id, Attempt.form, Registration.category, Result)
+        .join(Registration, Registration.id == Attempt.registration_id)
+        .join(Result, Result.attempt_id == Attempt.id)
+        .where(Attempt.exam_id == exam.id, Attempt.status == "finished")
+    ).all()
+    holders: list[tuple[int, int, str, Result]] = []
+    for attempt_id, form, category, result in attempts:
+        for position, entry in enumerate(form or [], start=1):
+            if int(entry[0]) == item.id:
+                holders.append((attempt_id, position, category, result))
+                break
+    plan.attempts_with_item = len(holders)
+    answers = _answers_at(session, [(a, p) for a, p, _c, _r in holders])
+    chosen = [answers.get(a) for a, _p, _c, _r in holders]
+    columns = np.array([BLANK_COLUMN if c is None else int(c) for c in chosen], dtype=np.intp)
+    delta = (
+        new_table.points[row, columns] - runtime.table.points[row, columns]
+        if holders
+        else np.zeros(0)
+    )
+    updates: dict[int, Rescored] = {}
+    for (attempt_id, _position, category, result), change in zip(
+        holders, delta.tolist(), strict=True
+    ):
+        new_sections = dict(result.section_scores)
+        new_sections[section] = float(new_sections.get(section, 0.0)) + change
+        new_total = float(result.total) + change
+        rules = (
+            explain(rule_set_for(runtime.spec.categories, category), new_sections, new_total)
+            if runtime.spec.categories
+            else []
+        )
+        new_passed = all(r.passed for r in rules)
+        plan.changes.append(
+            AttemptChange(
+                attempt_id,
+                result.pseudonym,
+                dict(result.section_scores),
+                new_sections,
+                float(result.total),
+                new_total,
+                bool(result.passed),
+                new_passed,
+            )
+        )
+        updates[attempt_id] = (
+            new_sections,
+            new_total,
+            new_passed,
+            [
+                rule_dict(
+                    {"label": r.label, "value": r.value, "minimum": r.minimum, "passed": r.passed}
+                )
+                for r in rules
+            ],
+        )
+    return plan, updates, exam
+
+
+def _ranking_changes(
+    session: Session, exam: ExamVersion, secret: bytes, cause: str, before: rankings.Computed
+) -> dict[str, list[dict[str, Any]]]:
+    after = rankings.compute(session, exam, secret)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for code, new in after.rankings.items():
+        changes = diff_rankings(before.rankings[code], new, cause).changes
+        out[code] = [
+            {
+                "pseudonym": c.key,
+                "old_rank": c.old_rank,
+                "new_rank": c.new_rank,
+                "old_status": c.old_status,
+                "new_status": c.new_status,
+                "reason": c.reason,
+            }
+            for c in changes
+        ]
+    return out
+
+
+def _write(session: Session, updates: dict[int, Rescored], revision: int) -> None:
+    rows = result_repo.result_rows_for_update(session, list(updates))
+    for attempt_id, (sections, total, passed, rules) in updates.items():
+        result = rows[attempt_id]
+        result.section_scores = sections
+        result.total = total
+        result.passed = passed
+        result.rules = rules
+        # computed_at (the moment the attempt finished) stays; the revision records the change.
+        result.scoring_revision = revision
+    session.flush()
+
+
+def correct(
+    session: Session,
+    exam_code: str,
+    request: CorrectionRequest,
+    *,
+    secret: bytes,
+    actor: str,
+    now: datetime,
+    apply: bool,
+) -> CorrectionPlan:
+    """Dry run (``apply=False``: computed in a savepoint that is rolled back) or apply.
+
+    Applying records the correction, bumps the exam's scoring revision, rescores every affected
+    result, writes one audit event and republishes every formation that had a published
+    ranking, with a diff naming the correction as its cause.
+    """
+    plan, updates, exam = plan_correction(session, exam_code, request)
+    cause = f"key correction of {plan.item}: {plan.reason}"
+    before = rankings.compute(session, exam, secret)
+    savepoint = session.begin_nested()
+    revision = exam.scoring_revision + 1
+    _write(session, updates, revision)
+    plan.ranking_changes = _ranking_changes(session, exam, secret, cause, before)
+    if not apply:
+        savepoint.rollback()
+        return plan
+    locked = session.scalars(
+        select(ExamVersion).where(ExamVersion.id == exam.id).with_for_update()
+    ).one()
+    if locked.scoring_revision != exam.scoring_revision:
+        savepoint.rollback()
+        msg = "another correction was applied meanwhile; run the dry run again"
+        raise Conflict(msg)
+    item_id = next(
+        i.id
+        for i in load_runtime(session, exam.id).items.values()
+        if f"{i.code} v{i.version}" == plan.item
+    )
+    session.add(
+        KeyCorrection(
+            exam_id=exam.id,
+            item_id=item_id,
+            action=plan.action,
+            reason=plan.reason,
+            scoring_revision=revision,
+            affected=len(updates),
+            applied_at=now,
+            applied_by=actor,
+        )
+    )
+    locked.scoring_revision = revision
+    savepoint.commit()
+    plan.applied = True
+    plan.scoring_revision = revision
+    summary = plan.as_dict(limit=0)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="exam.key_correction",
+        subject=f"exam:{exam.code}:v{exam.version}",
+        payload={
+            "item": plan.item,
+            "action": plan.action,
+            "reason": plan.reason,
+            "scoring_revision": revision,
+            "attempts_with_item": summary["attempts_with_item"],
+            "attempts_changed": summary["attempts_changed"],
+            "pass_changes": summary["pass_changes"],
+        },
+    )
+    published = session.scalars(
+        select(RankingSnapshot.formation).where(RankingSnapshot.exam_code == exam.code).distinct()
+    ).all()
+    for formation in published:
+        rankings.publish(
+            session,
+            exam.code,
+            secret=secret,
+            actor=actor,
+            now=now,
+            formation=formation,
+            cause=cause,
+        )
+    return plan
