@@ -33,6 +33,8 @@ def import_items(
     settings: SettingsDep,
     files: Annotated[list[UploadFile], File(description="one or more bank files")],
     dry_run: Annotated[bool, Form(description="report what would happen; store nothing")] = False,
+    section: Annotated[str | None, Form(description="section of QTI items naming none")] = None,
+    topic: Annotated[str | None, Form(description="topic of QTI items naming none")] = None,
 ) -> JSONResponse:
     """The same report as ``ujian bank import --json``: 200 when stored (or a clean dry run),
     422 with every located problem when anything is wrong (then nothing is stored)."""
@@ -51,6 +53,8 @@ def import_items(
         actor=principal.actor,
         now=clock.now(),
         dry_run=dry_run,
+        default_section=section,
+        default_topic=topic,
     )
     body = report.as_dict()
     if not report.ok:

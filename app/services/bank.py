@@ -179,6 +179,8 @@ def import_files(
     dry_run: bool = False,
     limits: Limits | None = None,
     progress: ProgressFn | None = None,
+    default_section: str | None = None,
+    default_topic: str | None = None,
 ) -> ImportReport:
     """Import bank files all-or-nothing inside a savepoint of the caller's transaction.
 
@@ -186,6 +188,7 @@ def import_files(
     of every file is collected; if there is any, or on a dry run, the savepoint is rolled back
     and nothing is stored. Identical content is reported unchanged; changed content under an
     existing code becomes a new version and the old version is retired from new forms.
+    ``default_section`` / ``default_topic`` apply to QTI items whose metadata names none.
     """
     report = ImportReport(dry_run=dry_run)
     known_sections = repo.section_codes(session)
@@ -212,6 +215,8 @@ def import_files(
                     known_sections=known_sections,
                     limits=limits or Limits(),
                     media_resolver=upload.media_resolver,
+                    default_section=default_section,
+                    default_topic=default_topic,
                 )
             )
         except FileRefused as exc:

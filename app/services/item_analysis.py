@@ -1,0 +1,120 @@
+"""Item analysis of an exam version from its stored answers (for `ujian report items` and the
+committee page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, NotFound
+from app.models.attempt import Attempt, Response
+from app.repositories import exams as exam_repo
+from app.services.runtime import ExamRuntime, load_runtime
+from scoring.rules import score_attempts
+from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
+
+
+def load_answers(
+    session: Session, runtime: ExamRuntime
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Finished attempts: ids, forms as points-table rows, answers (-1 for blank)."""
+    attempts = session.execute(
+        select(Attempt.id, Attempt.form)
+        .where(Attempt.exam_id == runtime.exam_id, Attempt.status == "finished")
+        .order_by(Attempt.id)
+    ).all()
+    ids = [a for a, _f in attempts]
+    positions = runtime.spec.item_count
+    forms = np.zeros((len(ids), positions), dtype=np.int64)
+    responses = np.full((len(ids), positions), -1, dtype=np.int8)
+    index = {attempt_id: i for i, attempt_id in enumerate(ids)}
+    for i, (_attempt_id, form) in enumerate(attempts):
+        forms[i] = [runtime.row_of[int(entry[0])] for entry in form]
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        for attempt_id, position, option in session.execute(
+            select(Response.attempt_id, Response.position, Response.option).where(
+                Response.attempt_id.in_(chunk), Response.option.is_not(None)
+            )
+        ):
+            if option is not None:
+                responses[index[attempt_id], position - 1] = option
+    return ids, forms, responses
+
+
+def item_specs(runtime: ExamRuntime) -> list[ItemSpec]:
+    """The analysis table, row for row the exam's points table."""
+    by_row = sorted(runtime.row_of.items(), key=lambda pair: pair[1])
+    specs = []
+    for item_id, _row in by_row:
+        content = runtime.items[item_id]
+        weighted = runtime.spec.section(content.section).scoring.kind.value == "weighted"
+        specs.append(
+            ItemSpec(
+                code=content.code,
+                section=content.section,
+                n_options=len(content.options),
+                key_index=None if weighted else content.key_index,
+                option_points=content.option_points or () if weighted else (),
+                option_labels=content.option_labels,
+                version=content.version,
+            )
+        )
+    return specs
+
+
+def section_thresholds(runtime: ExamRuntime) -> dict[str, list[tuple[str, float]]]:
+    """Minima on single sections (and the total) to mark on the histograms."""
+    marks: dict[str, list[tuple[str, float]]] = {}
+    for rule_set in runtime.spec.categories:
+        for minimum in rule_set.minima:
+            target = (
+                minimum.sections[0]
+                if len(minimum.sections) == 1
+                else ("total" if not minimum.sections else None)
+            )
+            if target is not None:
+                marks.setdefault(target, []).append((rule_set.category, float(minimum.minimum)))
+    return marks
+
+
+def analyse_exam(session: Session, exam_code: str) -> tuple[ExamRuntime, ItemAnalysis]:
+    """Item analysis of the newest published version of ``exam_code``."""
+    exam = exam_repo.latest_published(session, exam_code)
+    if exam is None:
+        msg = f"exam {exam_code!r} has no published version"
+        raise NotFound(msg)
+    runtime = load_runtime(session, exam.id)
+    _ids, forms, responses = load_answers(session, runtime)
+    if forms.shape[0] == 0:
+        msg = f"no finished attempts of {exam_code} yet"
+        raise Conflict(msg)
+    scores = score_attempts(
+        runtime.table, forms, responses, runtime.spec.rules, keep_item_points=True
+    )
+    analysis = analyse_items(
+        forms,
+        responses,
+        item_specs(runtime),
+        runtime.spec.rules,
+        item_points=scores.item_points,
+        thresholds=section_thresholds(runtime),
+    )
+    return runtime, analysis
+
+
+def correction_link(exam_code: str) -> Callable[[str, int | None], str]:
+    """Links from a flagged item to the committee's key-correction dry run."""
+
+    def link(item_code: str, suggested: int | None) -> str:
+        query: dict[str, Any] = {"exam": exam_code, "item": item_code}
+        if suggested is not None:
+            query["key_index"] = suggested
+        return f"/committee/corrections?{urlencode(query)}"
+
+    return link

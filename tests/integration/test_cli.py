@@ -1,0 +1,135 @@
+"""The `ujian` commands committees and admins run, as subprocesses on the suite's database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.support.factory import SMALL_SPEC, bank_json
+from tests.support.server import ROOT
+
+DEMO_BANK = ROOT / "app" / "demo" / "bank"
+
+
+@pytest.fixture
+def ujian(database_url, tmp_path, db):
+    env = {
+        **os.environ,
+        "UJIAN_DATABASE_URL": database_url,
+        "UJIAN_SECRET_KEY": TEST_SECRET,
+        "UJIAN_MODE": "production",
+        "UJIAN_VAR_DIR": str(tmp_path / "var"),
+        "COLUMNS": "200",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return run
+
+
+def test_bank_import_export_round_trip(ujian, tmp_path):
+    first = ujian("bank", "import", str(DEMO_BANK), "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["created"] >= 220
+    assert report["errors"] == []
+    for fmt in ("qti", "json"):
+        out = tmp_path / f"export-{fmt}.zip"
+        exported = ujian("bank", "export", "--format", fmt, "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        again = json.loads(ujian("bank", "import", str(out), "--json").stdout)
+        assert (again["created"], again["new_versions"], again["unchanged"]) == (
+            0,
+            0,
+            report["created"],
+        )
+
+
+def test_a_rejected_import_exits_1_and_stores_nothing(ujian, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code;section;topic;stem;scoring;key;option_a;option_b\r\n"
+        "X1;TWK;t;Soal;single;C;a;b\r\n"
+        "X2;TWK;t;;single;A;a;b\r\n",
+        encoding="utf-8-sig",
+    )
+    result = ujian("bank", "import", str(bad), "--json")
+    assert result.returncode == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert {(e["location"], e["field"]) for e in errors} >= {("row 2", "key"), ("row 3", "stem")}
+    listed = ujian("bank", "import", str(tmp_path / "bad.csv"))
+    assert listed.returncode == 1
+    assert "nothing was imported" in listed.stderr
+
+
+def test_exam_roster_and_ranking_commands(ujian, tmp_path):
+    bank = tmp_path / "bank.json"
+    bank.write_bytes(bank_json())
+    assert ujian("bank", "import", str(bank)).returncode == 0
+    spec = tmp_path / "mini.yaml"
+    spec.write_text(SMALL_SPEC.format(duration=10))
+    created = ujian("exam", "create", str(spec))
+    assert created.returncode == 0, created.stderr
+    assert "MINI v1: created" in created.stdout
+    assert ujian("exam", "publish", "MINI").returncode == 0
+    sitting = ujian(
+        "sitting",
+        "create",
+        "--exam",
+        "MINI",
+        "--name",
+        "Sesi 1",
+        "--starts-at",
+        "2026-12-01T08:00",
+        "--timezone",
+        "Asia/Jayapura",
+    )
+    assert sitting.returncode == 0, sitting.stderr
+    assert "08:00 WIT" in sitting.stdout
+    roster = tmp_path / "roster.csv"
+    roster.write_text("nomor_peserta;nama;kategori;formasi\n1001;Ani;umum;F1\n1002;Beni;umum;F1\n")
+    pins = tmp_path / "pins.csv"
+    imported = ujian("roster", "import", "1", str(roster), "--pins-out", str(pins))
+    assert imported.returncode == 0, imported.stderr
+    lines = pins.read_text().splitlines()
+    assert lines[0] == "nomor_peserta,name,pin"
+    assert len(lines) == 3
+    assert all(len(line.split(",")[2]) == 6 for line in lines[1:])
+    sheet = pins.with_suffix(".html").read_text()
+    assert "Ani" in sheet
+    assert lines[1].split(",")[2] in sheet
+    published = ujian("rank", "publish", "MINI")
+    assert published.returncode == 0, published.stderr
+    assert "F1: published" in published.stdout
+
+
+def test_bad_spec_and_roster_are_reported_with_locations(ujian, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("code: X\ntitle: T\nduration_minutes: -5\nsections: []\nsurprise: 1\n")
+    result = ujian("exam", "create", str(spec))
+    assert result.returncode == 1
+    assert "line 3" in result.stderr
+    assert "surprise" in result.stderr
+
+
+def test_audit_verify_after_commands(ujian, tmp_path):
+    bank = tmp_path / "bank.json"
+    bank.write_bytes(bank_json())
+    ujian("bank", "import", str(bank))
+    verified = ujian("audit", "verify")
+    assert verified.returncode == 0
+    assert "intact" in verified.stdout
