@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.observability import RequestIdMiddleware
 from app.services.container import Services
 from app.settings import Settings, get_settings
+from app.web import assets, pages
 
 
 def create_app(
@@ -58,6 +59,8 @@ def create_app(
     app.include_router(bank.router)
     app.include_router(exams.router)
     app.include_router(proctor.router)
+    app.include_router(pages.router)
+    app.mount("/static", assets.static_files(), name="static")
     app.include_router(public.router)
     return app
 

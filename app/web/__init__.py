@@ -1,0 +1,1 @@
+"""The web pages: server-rendered shells (Jinja2) whose scripts call the JSON API."""

@@ -1,0 +1,662 @@
+// The candidate's page: login (nomor peserta + PIN), instructions, the exam and the result.
+// The token lives in sessionStorage (this tab, gone with the browser: the next candidate on
+// this PC never inherits it); unsent answers live in localStorage per attempt (they survive a
+// crash and go out after the candidate logs in again on this PC).
+
+import {
+  $, $$, ApiError, NetworkError, announce, api, el, errorText, fill, formatClock, formatScore,
+  showError, showView, t,
+} from "./common.js";
+import { Countdown } from "./countdown.js";
+import { ruleRows, sectionRows, verdictText } from "./results.js";
+import { SaveQueue } from "./save-queue.js";
+
+const TOKEN_KEY = "ujian.candidate.token";
+const HEARTBEAT_MS = 30000;
+const PAUSED_POLL_MS = 3000;
+const ENDING_POLL_MS = 1500;
+
+const views = {
+  loading: $("#view-loading"),
+  login: $("#view-login"),
+  instructions: $("#view-instructions"),
+  exam: $("#view-exam"),
+  result: $("#view-result"),
+};
+const dialogs = {
+  finish: $("#finish-dialog"),
+  paused: $("#paused-dialog"),
+  ended: $("#ended-dialog"),
+};
+
+const session = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  state: null,
+  items: [], // the form as shown: the server's answers with this PC's newer ones on top
+  changes: new Map(), // position -> {option, flagged, seq} of answers changed on this page
+  current: 1,
+  queue: null,
+  lastContact: 0,
+  ending: false,
+  pausedPoll: null,
+  saveStatus: "saved",
+};
+
+const countdown = new Countdown({
+  onTick: showTime,
+  onZero: startEnding,
+  onMilestone: (minutes) => announce(t("timer.announce", { minutes })),
+});
+
+// --------------------------------------------------------------------------------------------
+// Talking to the server
+
+async function call(method, path, body) {
+  const data = await api(method, path, { token: session.token, body });
+  session.lastContact = performance.now();
+  return data;
+}
+
+async function refresh() {
+  if (!session.token) return;
+  try {
+    applyState(await call("GET", "/api/v1/attempts/current"));
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) loggedOut(error);
+    else if (!(error instanceof NetworkError || error instanceof ApiError)) throw error;
+    // Offline or a server hiccup: the heartbeat, the "online" event or the next save retries.
+  }
+}
+
+function loggedOut(error) {
+  const replaced = error?.error === "DeviceReplaced";
+  endSession();
+  showLogin(replaced ? t("login.replaced") : t("login.expired"));
+}
+
+function endSession() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  session.token = null;
+  session.state = null;
+  session.queue?.suspend();
+  session.queue = null;
+  session.ending = false;
+  session.changes.clear();
+  countdown.stop();
+  stopPausedPoll();
+  for (const dialog of Object.values(dialogs)) if (dialog.open) dialog.close();
+  views.exam.inert = false;
+}
+
+// --------------------------------------------------------------------------------------------
+// Login and instructions
+
+function showLogin(message = null) {
+  showView(views, "login", { focus: false });
+  showError($("#login-error"), message);
+  $("#login-nomor").focus();
+}
+
+$("#login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const nomor = $("#login-nomor").value.trim();
+  const pin = $("#login-pin").value.trim();
+  const errorNode = $("#login-error");
+  if (!nomor || !pin) {
+    showError(errorNode, t("login.missing"));
+    (nomor ? $("#login-pin") : $("#login-nomor")).focus();
+    return;
+  }
+  showError(errorNode, null);
+  const button = event.submitter || $("#login-form button[type=submit]");
+  button.disabled = true;
+  try {
+    const login = await api("POST", "/api/v1/candidate/login", { body: { nomor_peserta: nomor, pin } });
+    session.token = login.access_token;
+    sessionStorage.setItem(TOKEN_KEY, login.access_token);
+    $("#login-pin").value = "";
+    if (login.moved) announce(t("login.moved"));
+    await refresh();
+    if (!session.state && session.token) showError(errorNode, t("error.network"));
+  } catch (error) {
+    if (error instanceof ApiError && error.error === "TooManyRequests") {
+      showError(errorNode, t("login.error.TooManyRequests", { seconds: error.body?.retry_after ?? 60 }));
+    } else {
+      showError(errorNode, errorText(error, "login.error"));
+    }
+    $("#login-pin").select();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function showCandidate(state) {
+  fill(document, {
+    "exam-title": state.exam.title,
+    name: state.name,
+    nomor: state.nomor_peserta,
+    sitting: state.sitting.name,
+  });
+}
+
+function showInstructions(state) {
+  fill(views.instructions, {
+    duration: t("instructions.minutes", { minutes: Math.round((state.duration_seconds || 0) / 60) }),
+  });
+  $("#instructions-sections").replaceChildren(
+    ...state.sections.map((section) =>
+      el("tr", {}, el("td", { textContent: section.name }), el("td", { className: "num", textContent: section.items })),
+    ),
+  );
+  showError($("#start-error"), null);
+  if (views.instructions.hidden) showView(views, "instructions");
+}
+
+$("#start-button").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    applyState(await call("POST", "/api/v1/attempts/current/start"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) loggedOut(error);
+    else showError($("#start-error"), errorText(error, "start.error"));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+for (const button of $$("[data-action=logout]")) {
+  button.addEventListener("click", () => {
+    endSession();
+    showLogin();
+  });
+}
+
+// --------------------------------------------------------------------------------------------
+// State
+
+function applyState(state) {
+  session.state = state;
+  showCandidate(state);
+  if (state.status === "ready") {
+    showInstructions(state);
+  } else if (state.status === "in_progress") {
+    showExam(state);
+  } else {
+    showResult(state);
+  }
+}
+
+function positionKey() {
+  return `ujian.current.${session.state.attempt_id}`;
+}
+
+function showExam(state) {
+  const entering = views.exam.hidden || !session.queue;
+  if (!session.queue) {
+    session.queue = new SaveQueue(state.attempt_id, {
+      send: (entry) =>
+        call("PUT", `/api/v1/attempts/current/responses/${entry.position}`, {
+          option: entry.option,
+          flagged: entry.flagged,
+          seq: entry.seq,
+        }),
+      onAck: saved,
+      onStatus: showSaveState,
+      onStopped: saveStopped,
+    });
+  }
+  session.queue.observe(state.last_seq);
+  mergeItems(state);
+  if (entering) {
+    const stored = Number(sessionStorage.getItem(positionKey()));
+    session.current = stored >= 1 && stored <= session.items.length ? stored : 1;
+    buildGrid();
+    showView(views, "exam", { focus: false });
+    renderItem();
+    $("#question-heading").focus();
+  } else {
+    updateGrid();
+    renderItem({ keepFocus: true });
+  }
+  countdown.sync(state.remaining_seconds, state.paused);
+  setPaused(state.paused);
+  if (state.paused) return;
+  session.queue.release();
+  if (session.ending && state.remaining_seconds > 0) stopEnding();
+  else if (state.remaining_seconds === 0) startEnding();
+}
+
+/** The server's answers, overridden by this PC's answers it has not seen yet. */
+function mergeItems(state) {
+  const local = new Map(session.changes);
+  for (const [position, entry] of session.queue.overlay()) {
+    if (!local.has(position) || local.get(position).seq < entry.seq) local.set(position, entry);
+  }
+  session.items = state.items.map((item) => {
+    const mine = local.get(item.position);
+    return mine && mine.seq > state.last_seq ? { ...item, option: mine.option, flagged: mine.flagged } : { ...item };
+  });
+}
+
+function saved(ack, entry) {
+  countdown.sync(ack.remaining_seconds, false);
+  // Not applied with a newer seq: an answer from another PC stands; show it.
+  if (!ack.applied && ack.seq > entry.seq) refresh();
+}
+
+function saveStopped(error) {
+  if (error.error === "AttemptPaused") {
+    refresh();
+  } else if (error.error === "DeadlinePassed" || error.error === "AttemptNotActive") {
+    session.queue.discard();
+    startEnding();
+  } else {
+    loggedOut(error);
+  }
+}
+
+function showSaveState(status, count) {
+  const node = $("#save-state");
+  const previous = session.saveStatus;
+  session.saveStatus = status;
+  node.dataset.state = status;
+  $("#save-state-text").textContent = t(`save.${status}`, { count });
+  if (status === "offline" && previous !== "offline") announce(t("save.offline_announce"));
+  if (status === "saved" && previous === "offline") announce(t("save.back_online"));
+}
+
+// --------------------------------------------------------------------------------------------
+// The item on screen
+
+function currentItem() {
+  return session.items[session.current - 1];
+}
+
+function sectionName(code) {
+  return session.state.sections.find((section) => section.code === code)?.name ?? code;
+}
+
+function renderItem({ keepFocus = false } = {}) {
+  const item = currentItem();
+  if (!item) return;
+  const total = session.items.length;
+  $("#question-heading").textContent = t("exam.question_of", { n: item.position, total });
+  $("#question-section").textContent = sectionName(item.section);
+  const stem = $("#question-stem");
+  if (stem.dataset.position !== String(item.position) || !keepFocus) {
+    // Item HTML is sanitized when the bank is imported; the page's CSP blocks any script.
+    stem.innerHTML = item.stem;
+    stem.dataset.position = String(item.position);
+    $("#option-list").replaceChildren(
+      ...item.options.map((option) => {
+        const text = el("span", { className: "option-text" });
+        text.innerHTML = option.text;
+        return el(
+          "label",
+          { className: "option", "data-option": option.id },
+          el("input", { type: "radio", name: "answer", value: option.id, id: `option-${option.id}` }),
+          el("span", { className: "option-letter", textContent: option.id }),
+          text,
+        );
+      }),
+    );
+  }
+  for (const input of $$("#option-list input")) {
+    input.checked = input.value === item.option;
+    input.closest(".option").classList.toggle("chosen", input.checked);
+  }
+  const flag = $("#flag-button");
+  flag.setAttribute("aria-pressed", String(item.flagged));
+  $("#clear-button").disabled = item.option === null;
+  $("#prev-button").disabled = item.position === 1;
+  updateGrid();
+}
+
+function go(position) {
+  if (position < 1 || position > session.items.length) return;
+  session.current = position;
+  sessionStorage.setItem(positionKey(), String(position));
+  renderItem();
+  window.scrollTo({ top: 0 });
+  $("#question-heading").focus({ preventScroll: true });
+}
+
+function canAnswer() {
+  return !session.ending && !session.state?.paused && !views.exam.hidden;
+}
+
+function record(item) {
+  session.queue.add(item.position, item.option, item.flagged);
+  session.changes.set(item.position, { option: item.option, flagged: item.flagged, seq: session.queue.seq });
+}
+
+function choose(letter) {
+  const item = currentItem();
+  if (!canAnswer() || !item.options.some((option) => option.id === letter)) return false;
+  if (item.option === letter) return true;
+  item.option = letter;
+  record(item);
+  renderItem({ keepFocus: true });
+  return true;
+}
+
+function clearAnswer() {
+  const item = currentItem();
+  if (!canAnswer() || item.option === null) return;
+  item.option = null;
+  record(item);
+  renderItem({ keepFocus: true });
+  announce(t("exam.cleared"));
+}
+
+function toggleFlag() {
+  const item = currentItem();
+  if (!canAnswer()) return;
+  item.flagged = !item.flagged;
+  record(item);
+  renderItem({ keepFocus: true });
+  announce(item.flagged ? t("exam.flag_on") : t("exam.flag_off"));
+}
+
+function next() {
+  if (session.current < session.items.length) go(session.current + 1);
+  else openFinish();
+}
+
+$("#option-list").addEventListener("change", (event) => {
+  if (event.target.name !== "answer") return;
+  if (!choose(event.target.value)) renderItem({ keepFocus: true });
+});
+$("#flag-button").addEventListener("click", toggleFlag);
+$("#clear-button").addEventListener("click", clearAnswer);
+$("#prev-button").addEventListener("click", () => go(session.current - 1));
+$("#next-button").addEventListener("click", next);
+
+// --------------------------------------------------------------------------------------------
+// The grid of item numbers
+
+function cellLabel(item) {
+  const parts = [t("grid.item", { n: item.position })];
+  parts.push(item.option ? t("grid.answered", { letter: item.option }) : t("grid.unanswered"));
+  if (item.flagged) parts.push(t("grid.flagged"));
+  return parts.join(", ");
+}
+
+function buildGrid() {
+  const groups = session.state.sections
+    .map((section) => {
+      const items = session.items.filter((item) => item.section === section.code);
+      if (items.length === 0) return null;
+      return el(
+        "div",
+        { className: "grid-section" },
+        el("p", { className: "grid-section-title", textContent: section.name }),
+        el(
+          "div",
+          { className: "grid-cells" },
+          ...items.map((item) =>
+            el(
+              "button",
+              { type: "button", className: "cell", "data-position": item.position },
+              el("span", { className: "cell-number", textContent: item.position }),
+              el("span", { className: "cell-letter", "aria-hidden": "true" }),
+            ),
+          ),
+        ),
+      );
+    })
+    .filter(Boolean);
+  $("#item-grid").replaceChildren(...groups);
+  updateGrid();
+}
+
+function updateGrid() {
+  let answered = 0;
+  let flagged = 0;
+  for (const cell of $$("#item-grid .cell")) {
+    const item = session.items[Number(cell.dataset.position) - 1];
+    if (!item) continue;
+    const state = item.flagged ? "flagged" : item.option ? "answered" : "unanswered";
+    cell.dataset.state = state;
+    cell.querySelector(".cell-letter").textContent = item.option ?? "";
+    cell.setAttribute("aria-label", cellLabel(item));
+    const isCurrent = item.position === session.current;
+    cell.tabIndex = isCurrent ? 0 : -1;
+    if (isCurrent) cell.setAttribute("aria-current", "true");
+    else cell.removeAttribute("aria-current");
+    if (item.option) answered += 1;
+    if (item.flagged) flagged += 1;
+  }
+  $("#progress").textContent = t("exam.progress", {
+    answered,
+    total: session.items.length,
+    flagged,
+  });
+}
+
+$("#item-grid").addEventListener("click", (event) => {
+  const cell = event.target.closest(".cell");
+  if (cell) go(Number(cell.dataset.position));
+});
+
+// Roving focus: one tab stop for the whole grid, arrows move inside it.
+$("#item-grid").addEventListener("keydown", (event) => {
+  const cell = event.target.closest(".cell");
+  if (!cell) return;
+  const cells = $$("#item-grid .cell");
+  const index = cells.indexOf(cell);
+  // Up and down move by one row of the cell's section as laid out (the grid reflows with the
+  // text size).
+  const siblings = [...cell.parentElement.children];
+  const row = siblings.filter((other) => other.offsetTop === siblings[0].offsetTop).length || 1;
+  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: row, ArrowUp: -row };
+  let target = null;
+  if (event.key in moves) target = index + moves[event.key];
+  else if (event.key === "Home") target = 0;
+  else if (event.key === "End") target = cells.length - 1;
+  if (target === null) return;
+  event.preventDefault();
+  const next = cells[Math.min(cells.length - 1, Math.max(0, target))];
+  for (const other of cells) other.tabIndex = -1;
+  next.tabIndex = 0;
+  next.focus();
+});
+
+// --------------------------------------------------------------------------------------------
+// Keyboard: A–E choose, ↑/↓ move the choice, Enter saves and goes on, R marks ragu-ragu.
+
+document.addEventListener("keydown", (event) => {
+  if (views.exam.hidden || event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (document.querySelector("dialog[open]")) return;
+  const target = event.target;
+  if (target.matches?.("input:not([type=radio]), textarea, select")) return;
+  const inGrid = Boolean(target.closest?.("#item-grid"));
+  const key = event.key;
+  const item = currentItem();
+  if (!item) return;
+
+  if (/^[a-f]$/i.test(key)) {
+    const letter = key.toUpperCase();
+    if (item.options.some((option) => option.id === letter)) {
+      event.preventDefault();
+      if (choose(letter)) announce(t("exam.chosen", { letter }));
+    }
+  } else if (key === "r" || key === "R") {
+    event.preventDefault();
+    toggleFlag();
+  } else if ((key === "ArrowDown" || key === "ArrowUp") && !inGrid && target.type !== "radio") {
+    event.preventDefault();
+    const letters = item.options.map((option) => option.id);
+    const at = letters.indexOf(item.option);
+    const step = key === "ArrowDown" ? 1 : -1;
+    const index = at === -1 ? (step > 0 ? 0 : letters.length - 1) : Math.min(letters.length - 1, Math.max(0, at + step));
+    if (choose(letters[index])) $(`#option-${letters[index]}`).focus();
+  } else if (key === "Enter" && !inGrid && !target.closest?.("button, a")) {
+    event.preventDefault();
+    next();
+  }
+});
+
+// --------------------------------------------------------------------------------------------
+// The clock
+
+function showTime(seconds) {
+  const text = formatClock(seconds);
+  $("#timer").textContent = text;
+  $("#timer-box").dataset.level = seconds <= 60 ? "critical" : seconds <= 300 ? "low" : "normal";
+  if (dialogs.paused.open) $("#paused-remaining").textContent = text;
+}
+
+function setPaused(paused) {
+  if (paused) {
+    if (dialogs.finish.open) dialogs.finish.close();
+    if (!dialogs.paused.open) {
+      dialogs.paused.showModal();
+      $("#paused-remaining").textContent = formatClock(countdown.remaining() ?? 0);
+      announce(t("paused.title"));
+    }
+    session.queue?.hold();
+    if (!session.pausedPoll) session.pausedPoll = setInterval(refresh, PAUSED_POLL_MS);
+  } else {
+    if (dialogs.paused.open) {
+      dialogs.paused.close();
+      announce(t("paused.resumed"));
+      $("#question-heading").focus();
+    }
+    stopPausedPoll();
+  }
+}
+
+function stopPausedPoll() {
+  clearInterval(session.pausedPoll);
+  session.pausedPoll = null;
+}
+
+/** The local countdown reached zero (or the server refused a late answer): end the exam. */
+async function startEnding() {
+  if (session.ending || !session.state || session.state.status !== "in_progress") return;
+  session.ending = true;
+  if (dialogs.finish.open) dialogs.finish.close();
+  views.exam.inert = true;
+  if (!dialogs.ended.open) dialogs.ended.showModal();
+  announce(t("ended.title"));
+  // Answers given before zero still count if they arrive within the server's grace.
+  if (session.queue && !session.queue.stopped) await session.queue.drained(4000);
+  while (session.ending && session.token) {
+    await refresh();
+    if (!session.ending) break;
+    await new Promise((resolve) => setTimeout(resolve, ENDING_POLL_MS));
+  }
+}
+
+function stopEnding() {
+  session.ending = false;
+  views.exam.inert = false;
+  if (dialogs.ended.open) dialogs.ended.close();
+}
+
+// A sleeping tab, a suspended PC or a long time without a save: ask the server again.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !views.exam.hidden) refresh();
+});
+window.addEventListener("focus", () => {
+  if (!views.exam.hidden && performance.now() - session.lastContact > 2000) refresh();
+});
+window.addEventListener("online", () => {
+  session.queue?.flush();
+  if (!views.exam.hidden) refresh();
+});
+setInterval(() => {
+  if (views.exam.hidden || session.ending || document.visibilityState !== "visible") return;
+  if (performance.now() - session.lastContact > HEARTBEAT_MS) refresh();
+}, 5000);
+
+// --------------------------------------------------------------------------------------------
+// Finishing
+
+function openFinish() {
+  const answered = session.items.filter((item) => item.option).length;
+  $("#finish-answered").textContent = answered;
+  $("#finish-unanswered").textContent = session.items.length - answered;
+  $("#finish-flagged").textContent = session.items.filter((item) => item.flagged).length;
+  showError($("#finish-error"), null);
+  dialogs.finish.showModal();
+}
+
+$("#finish-button").addEventListener("click", openFinish);
+$("#finish-no").addEventListener("click", () => dialogs.finish.close());
+dialogs.finish.addEventListener("close", () => {
+  if (!views.exam.hidden && !session.ending) $("#question-heading").focus();
+});
+
+$("#finish-yes").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const errorNode = $("#finish-error");
+  button.disabled = true;
+  showError(errorNode, null);
+  try {
+    if (!(await session.queue.drained(10000))) {
+      showError(errorNode, t("finish.pending"));
+      return;
+    }
+    const state = await call("POST", "/api/v1/attempts/current/finish", { confirm: true });
+    dialogs.finish.close();
+    applyState(state);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) loggedOut(error);
+    else showError(errorNode, errorText(error, "finish.error"));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+for (const dialog of [dialogs.paused, dialogs.ended]) {
+  // Only the server ends these: Escape must not hide a paused or finished exam.
+  dialog.addEventListener("cancel", (event) => event.preventDefault());
+}
+
+// --------------------------------------------------------------------------------------------
+// The result
+
+function showResult(state) {
+  countdown.stop();
+  stopPausedPoll();
+  session.ending = false;
+  session.queue?.discard();
+  session.queue = null;
+  // The attempt is over: nothing of it is left waiting on this PC.
+  localStorage.removeItem(`ujian.saves.${state.attempt_id}`);
+  sessionStorage.removeItem(positionKey());
+  for (const dialog of Object.values(dialogs)) if (dialog.open) dialog.close();
+  views.exam.inert = false;
+  const result = state.result;
+  $("#result-voided").hidden = state.status !== "voided";
+  $("#result-hidden").hidden = state.status === "voided" || Boolean(result);
+  $("#result-body").hidden = !result || state.status === "voided";
+  $("#slip-link").hidden = !result || state.status === "voided";
+  if (result) {
+    const verdict = $("#result-verdict");
+    verdict.textContent = verdictText(result);
+    verdict.dataset.passed = String(result.passed);
+    $("#result-sections").replaceChildren(...sectionRows(result));
+    $("#result-total").textContent = formatScore(result.total);
+    $("#result-max-total").textContent = formatScore(result.max_total);
+    $("#result-rules").replaceChildren(...ruleRows(result));
+    fill(views.result, { pseudonym: result.pseudonym, "slip-code": result.slip_code });
+  }
+  if (views.result.hidden) showView(views, "result");
+}
+
+// --------------------------------------------------------------------------------------------
+
+/** After a reload: back to where the candidate was, waiting for the server if it is away. */
+async function resume() {
+  await refresh();
+  if (session.state || !session.token) return;
+  $("#view-loading .loading").textContent = t("common.reconnecting");
+  setTimeout(resume, 3000);
+}
+
+if (session.token) resume();
+else showLogin();
