@@ -16,13 +16,14 @@ from app.schemas.candidate import (
     CandidateLogin,
     CandidateState,
     CandidateToken,
+    ClockView,
     FinishBody,
     SaveAck,
     SaveBody,
     state_model,
 )
 from app.services import attempts
-from app.services.autosave import SaveRequest
+from app.services.autosave import SaveRequest, remaining_seconds
 from app.services.candidate_tokens import CandidateClaim
 from app.services.container import Services
 from app.services.throttle import Policy
@@ -124,6 +125,34 @@ def current(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
     """Items in the candidate's order (no keys, no points), saved answers and flags, and
     ``remaining_seconds`` computed by the server."""
     return _state(svc, claim)
+
+
+@router.get(
+    "/attempts/current/clock",
+    response_model=ClockView,
+    responses=error_doc(401, 404),
+    summary="Candidate: status and remaining time only (cheap to poll)",
+)
+def clock(claim: CandidateDep, svc: ServicesDep) -> ClockView:
+    """The part of the state a screen polls while paused: one row read, no items."""
+    now = svc.clock.now()
+    with svc.db.read_session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        expired = attempts.is_expired(attempt, now, svc.grace)
+    if expired:
+        svc.finish_due(claim.attempt_id)
+        now = svc.clock.now()
+    with svc.db.read_session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        return ClockView(
+            status=attempt.status,
+            paused=attempt.paused_at is not None,
+            remaining_seconds=remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
+            if attempt.status == "in_progress" and attempt.deadline_at is not None
+            else None,
+            last_seq=attempts.last_seq(session, attempt.id),
+            server_time=now,
+        )
 
 
 @router.post(

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse
 
 from app.api.responses import error_doc
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
 from app.errors import AppError, NotFound
 from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
+from app.reports.item_report import analysis_to_json, render_item_report_html
 from app.repositories import exams as repo
 from app.schemas.corrections import CorrectionIn
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
 from app.services import corrections as correction_service
 from app.services import exams as exam_service
+from app.services import item_analysis
 from app.services import rankings as ranking_service
 from app.services import replay as replay_service
 
@@ -32,6 +35,8 @@ _SPEC_BODY: dict[str, Any] = {
     }
 }
 MAX_SPEC_BYTES = 1 * 2**20
+#: The item report is self-contained: inline styles and SVG, nothing to fetch, nothing to run.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def exam_out(exam: ExamVersion, outcome: str | None = None, *, with_spec: bool = False) -> ExamOut:
@@ -346,3 +351,39 @@ def correction_apply(
         apply=True,
     )
     return plan.as_dict()
+
+
+@router.get(
+    "/exams/{code}/item-analysis",
+    responses=error_doc(401, 403, 404, 409),
+    summary="Committee: item statistics and review flags (JSON)",
+)
+def item_analysis_json(
+    code: str, _principal: CommitteeUser, session: ReadSessionDep
+) -> dict[str, Any]:
+    """p-values, item-rest correlations, option analysis, reliability and flags of the newest
+    published version, from its finished attempts."""
+    _runtime, analysis = item_analysis.analyse_exam(session, code)
+    return analysis_to_json(analysis)
+
+
+@router.get(
+    "/exams/{code}/item-report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **error_doc(401, 403, 404, 409)},
+    summary="Committee: the item report as one self-contained HTML page",
+)
+def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> HTMLResponse:
+    """The same content as ``ujian report items``: tables, histograms with thresholds, the
+    difficulty/discrimination scatter and option trace lines; each flagged item links to its
+    key-correction dry run."""
+    runtime, analysis = item_analysis.analyse_exam(session, code)
+    page = render_item_report_html(
+        analysis,
+        f"{runtime.title} ({runtime.code} v{runtime.version})",
+        correction_url=item_analysis.correction_link(code),
+    )
+    return HTMLResponse(
+        page,
+        headers={"Content-Security-Policy": REPORT_CSP},
+    )

@@ -120,6 +120,16 @@ class CandidateState(BaseModel):
     result: ResultView | None
 
 
+class ClockView(BaseModel):
+    """The attempt's clock only: cheap to poll while paused or between saves."""
+
+    status: str
+    paused: bool
+    remaining_seconds: int | None
+    last_seq: int
+    server_time: datetime
+
+
 class SaveBody(BaseModel):
     """One answer: the shown option letter (or null to clear), the ragu-ragu flag, a sequence."""
 

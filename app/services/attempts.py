@@ -103,6 +103,11 @@ def candidate_login(
     return LoginResult(token, attempt.id, generation, moved)
 
 
+def last_seq(session: Session, attempt_id: int) -> int:
+    """The highest sequence number stored for an attempt (0 before any save)."""
+    return repo.last_seq(session, attempt_id)
+
+
 def attempt_for_claim(session: Session, claim: CandidateClaim, *, lock: bool) -> Attempt:
     """The attempt a token is for, refusing a token of a replaced device."""
     attempt = (

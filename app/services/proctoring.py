@@ -378,6 +378,7 @@ def seats(session: Session, sitting_id: int, *, now: datetime) -> dict[str, Any]
                 "credit_minutes": (attempt.credit_seconds // 60) if attempt else 0,
                 "last_seen_at": attempt.last_seen_at if attempt else None,
                 "devices": attempt.device_generation if attempt else 0,
+                "paused_by": attempt.paused_by if attempt else None,
             }
         )
     return {

@@ -234,3 +234,19 @@ def test_accommodation_minutes_extend_the_deadline(client, db, clock, app):
         )
     headers = login(client, built, "2026000002")
     assert start(client, headers)["remaining_seconds"] == 40 * 60
+
+
+def test_the_clock_endpoint_is_the_state_without_items(client, exam, clock):
+    headers = login(client, exam)
+    start(client, headers)
+    save(client, headers, 1, "A", 4)
+    clock.advance(timedelta(minutes=1))
+    view = client.get("/api/v1/attempts/current/clock", headers=headers).json()
+    assert view["status"] == "in_progress"
+    assert view["remaining_seconds"] == 9 * 60
+    assert view["last_seq"] == 4
+    assert "items" not in view
+    clock.advance(timedelta(minutes=10))
+    assert (
+        client.get("/api/v1/attempts/current/clock", headers=headers).json()["status"] == "finished"
+    )

@@ -180,3 +180,25 @@ def test_live_board_streams_a_result_within_two_seconds(
         assert row["pseudonym"] == finished["result"]["pseudonym"]
         assert "nomor_peserta" not in row
         assert events[-1][2] - finished_at < 2.0
+
+
+def test_item_analysis_for_the_committee(client, exam, committee):
+    for nomor, plan in (("2026000001", ALL_KEY), ("2026000002", WEAK_TWK), ("2026000003", LOW_TKP)):
+        take_exam(client, exam, nomor, committee, plan)
+    analysis = client.get("/api/v1/exams/MINI/item-analysis", headers=committee)
+    assert analysis.status_code == 200, analysis.text
+    body = analysis.json()
+    assert body["n_candidates"] == 3
+    report = client.get("/api/v1/exams/MINI/item-report", headers=committee)
+    assert report.headers["content-type"].startswith("text/html")
+    assert "<script" not in report.text
+    assert "default-src 'none'" in report.headers["content-security-policy"]
+
+
+def test_item_analysis_is_for_the_committee_only(client, exam, staff_headers):
+    assert (
+        client.get(
+            "/api/v1/exams/MINI/item-analysis", headers=staff_headers(Role.PROCTOR)
+        ).status_code
+        == 403
+    )
