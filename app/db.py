@@ -37,14 +37,21 @@ def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> Engine:
     if synchronous not in SQLITE_ALLOWED_SYNCHRONOUS:
         msg = f"UJIAN_SQLITE_SYNCHRONOUS must be one of {sorted(SQLITE_ALLOWED_SYNCHRONOUS)}"
         raise ValueError(msg)
+    # SQLite has one writer at a time. Writers of this process queue for the single pooled
+    # write connection (first come, first served, no polling) instead of all holding
+    # connections and polling SQLite's lock, whose busy handler backs off up to 100 ms a try
+    # and gives up after the busy timeout under load. Readers have a pool of their own (WAL:
+    # they never block the writer). Another process on the same file still meets SQLite's
+    # busy timeout.
     engine = create_engine(
         url,
         connect_args={
             "check_same_thread": False,
             "timeout": settings.sqlite_busy_timeout_ms / 1000,
         },
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=1 if immediate else settings.db_pool_size,
+        max_overflow=0 if immediate else settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
     )
 
     @event.listens_for(engine, "connect")
@@ -127,6 +134,7 @@ def connect(settings: Settings, url: str | None = None) -> Database:
             url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=True,
         )
         read_engine = engine

@@ -21,6 +21,8 @@ _counter = itertools.count(1)
 
 def _next_id() -> str:
     return f"{_PREFIX}{next(_counter):020d}"
+
+
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("ujian.access")
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # How long a request may queue for a database connection before it is refused (503).
+    db_pool_timeout_seconds: float = 60.0
     token_lifetime_hours: int = 12
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from app.api.responses import error_doc, error_response
+from app.api.transaction import in_transaction
 from app.deps import BearerDep, ClockDep, SessionDep, SettingsDep, StaffUserDep, client_address
 from app.errors import AppError
 from app.schemas.auth import Me, TokenRequest, TokenResponse
@@ -54,6 +55,7 @@ async def _credentials(request: Request) -> TokenRequest:
     responses=error_doc(401, 422, 429),
     summary="Log in as staff (any role)",
 )
+@in_transaction
 def issue_token(
     request: Request,
     credentials: Annotated[TokenRequest, Depends(_credentials)],
@@ -92,6 +94,7 @@ def me(principal: StaffUserDep) -> Me:
 @router.delete(
     "/token", status_code=204, responses=error_doc(401), summary="Any staff role: log out"
 )
+@in_transaction
 def revoke_token(
     principal: StaffUserDep, credentials: BearerDep, session: SessionDep, clock: ClockDep
 ) -> JSONResponse:

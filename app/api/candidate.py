@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.responses import error_doc, error_response
+from app.api.transaction import in_transaction
 from app.deps import SessionDep, client_address
 from app.errors import AppError, BadRequest, Unauthorized
 from app.schemas.candidate import (
@@ -75,6 +76,7 @@ PositionPath = Annotated[int, Path(ge=1, le=1000, description="Nomor soal, from 
     responses=error_doc(401, 422, 429),
     summary="Candidate: log in with nomor peserta and the sitting's PIN",
 )
+@in_transaction
 def login(body: CandidateLogin, request: Request, session: SessionDep, svc: ServicesDep) -> Any:
     """Only while the sitting is open. Logging in on another PC moves the attempt there."""
     settings = svc.settings

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from app.api.responses import error_doc
+from app.api.transaction import in_transaction
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
 from app.errors import AppError, NotFound
 from app.models.exam import ExamVersion
@@ -89,6 +90,7 @@ async def _spec_body(request: Request) -> tuple[bytes, str]:
     responses=error_doc(401, 403, 413, 422),
     summary="Committee: define an exam (a draft version)",
 )
+@in_transaction
 def define(
     spec: Annotated[tuple[bytes, str], Depends(_spec_body)],
     principal: CommitteeUser,
@@ -110,6 +112,7 @@ def define(
     responses=error_doc(401, 403),
     summary="Committee: exams (newest version of each)",
 )
+@in_transaction
 def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Every exam's newest version."""
     return [exam_out(e) for e in repo.all_latest(session)]
@@ -121,6 +124,7 @@ def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamO
     responses=error_doc(401, 403, 404),
     summary="Committee: every version of an exam",
 )
+@in_transaction
 def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Versions oldest first, with their specs."""
     found = repo.versions(session, code)
@@ -136,6 +140,7 @@ def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep)
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: publish (freeze) the newest version",
 )
+@in_transaction
 def publish(code: str, principal: CommitteeUser, session: SessionDep, clock: ClockDep) -> ExamOut:
     """Refused with 409 ``BlueprintShortfall`` naming every section/topic/stratum the bank
     cannot fill (needed, available)."""
@@ -150,6 +155,7 @@ def publish(code: str, principal: CommitteeUser, session: SessionDep, clock: Clo
     responses=error_doc(401, 403, 409, 422),
     summary="Committee: schedule a sitting",
 )
+@in_transaction
 def create_sitting(
     body: SittingIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
 ) -> SittingOut:
@@ -174,6 +180,7 @@ def create_sitting(
     responses=error_doc(401, 403),
     summary="Committee: every sitting",
 )
+@in_transaction
 def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[SittingOut]:
     """Sittings by start time."""
     return [sitting_out(session, s) for s in repo.sittings(session)]
@@ -185,6 +192,7 @@ def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[Si
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: register a roster CSV and issue one-time PINs",
 )
+@in_transaction
 def import_roster(
     sitting_id: int,
     file: Annotated[
@@ -228,6 +236,7 @@ def import_roster(
     responses=error_doc(401, 403, 404),
     summary="Committee: assign a proctor to a sitting",
 )
+@in_transaction
 def assign_proctor(
     sitting_id: int, body: ProctorIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
 ) -> None:
@@ -242,6 +251,7 @@ def assign_proctor(
     responses=error_doc(401, 403, 404),
     summary="Committee: replay exactly what a candidate saw, with every answer change",
 )
+@in_transaction
 def replay(
     attempt_id: int, principal: CommitteeUser, session: ReadSessionDep, request: Request
 ) -> dict[str, Any]:
@@ -258,6 +268,7 @@ def replay(
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: publish the anonymized ranking snapshot(s)",
 )
+@in_transaction
 def publish_rankings(
     code: str,
     principal: CommitteeUser,
@@ -305,6 +316,7 @@ def _correction(body: CorrectionIn) -> correction_service.CorrectionRequest:
     responses=error_doc(401, 403, 404, 422),
     summary="Committee: who would move if this key were corrected (nothing is changed)",
 )
+@in_transaction
 def correction_dry_run(
     code: str,
     body: CorrectionIn,
@@ -331,6 +343,7 @@ def correction_dry_run(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: apply a key correction or annulment, rescore and republish",
 )
+@in_transaction
 def correction_apply(
     code: str,
     body: CorrectionIn,
@@ -358,6 +371,7 @@ def correction_apply(
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: item statistics and review flags (JSON)",
 )
+@in_transaction
 def item_analysis_json(
     code: str, _principal: CommitteeUser, session: ReadSessionDep
 ) -> dict[str, Any]:
@@ -373,6 +387,7 @@ def item_analysis_json(
     responses={200: {"content": {"text/html": {}}}, **error_doc(401, 403, 404, 409)},
     summary="Committee: the item report as one self-contained HTML page",
 )
+@in_transaction
 def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> HTMLResponse:
     """The same content as ``ujian report items``: tables, histograms with thresholds, the
     difficulty/discrimination scatter and option trace lines; each flagged item links to its

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from app.api.responses import error_doc
+from app.api.transaction import in_transaction
 from app.deps import ClockDep, ProctorUser, ReadSessionDep, SessionDep
 from app.errors import Forbidden, NotFound
 from app.models.attempt import Attempt
@@ -55,6 +56,7 @@ def _attempt_view(attempt: Attempt, clock: ClockDep) -> AttemptControl:
 
 
 @router.get("/proctor/sittings", responses=error_doc(401, 403), summary="Proctor: my sittings")
+@in_transaction
 def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[dict[str, Any]]:
     """The sittings this proctor is assigned to."""
     return [
@@ -76,6 +78,7 @@ def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[dict[st
     responses=error_doc(401, 403, 404),
     summary="Proctor: the sitting's seats",
 )
+@in_transaction
 def seats(
     sitting_id: int, principal: ProctorUser, session: ReadSessionDep, clock: ClockDep
 ) -> dict[str, Any]:
@@ -85,6 +88,7 @@ def seats(
 
 
 def _sitting_action(action: str) -> Any:
+    @in_transaction
     def handler(
         sitting_id: int,
         principal: ProctorUser,
@@ -149,6 +153,7 @@ for _action in ("open", "close", "pause", "resume"):
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: pause one attempt",
 )
+@in_transaction
 def pause_attempt(
     attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
@@ -168,6 +173,7 @@ def pause_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: resume one attempt",
 )
+@in_transaction
 def resume_attempt(
     attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
@@ -187,6 +193,7 @@ def resume_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: give extra minutes",
 )
+@in_transaction
 def extend_attempt(
     attempt_id: int, body: Extension, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
@@ -211,6 +218,7 @@ def extend_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: void an attempt",
 )
+@in_transaction
 def void_attempt(
     attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
@@ -230,6 +238,7 @@ def void_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: move a candidate to another PC",
 )
+@in_transaction
 def move_attempt(
     attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
@@ -249,6 +258,7 @@ def move_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: reissue PINs",
 )
+@in_transaction
 def reissue_pins(
     sitting_id: int,
     body: PinReissue,

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import error_doc
+from app.api.transaction import in_transaction
 from app.deps import ReadSessionDep, SettingsDep
 from app.errors import AppError, NotFound
 from app.models.exam import ExamVersion
@@ -39,6 +40,7 @@ HEARTBEAT_SECONDS = 15.0
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **error_doc(404, 422)},
     summary="Anyone: the published rankings of an exam, per formation",
 )
+@in_transaction
 def public_rankings(
     exam: str,
     session: ReadSessionDep,
@@ -88,6 +90,7 @@ def public_rankings(
 
 
 @router.get("/slips/{code}", responses=error_doc(404), summary="Anyone: verify a result slip")
+@in_transaction
 def verify(code: str, request: Request, session: ReadSessionDep) -> dict[str, Any]:
     """``authentic`` is true only when the code was issued by this server for exactly the
     scores on file; an altered or forged slip is rejected (the valid scores, if any, shown)."""
@@ -147,6 +150,7 @@ def slip_qr(code: str, settings: SettingsDep) -> Response:
     responses=error_doc(404),
     summary="Anyone: the live board so far (JSON)",
 )
+@in_transaction
 def live_board(sitting_id: int, session: ReadSessionDep, request: Request) -> dict[str, Any]:
     """Every finished candidate of the sitting by pseudonym, with section scores and total."""
     sitting = session.get(Sitting, sitting_id)
