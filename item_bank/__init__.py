@@ -1,1 +1,1 @@
-"""Items, bank formats, validation, exam specs, blueprints and form assembly (pure Python + numpy)."""
+"""Items, bank formats, validation, exam specs, blueprints and form assembly (pure)."""

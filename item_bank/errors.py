@@ -37,7 +37,7 @@ class ItemBankError(Exception):
     """Base of every error raised by ``item_bank``."""
 
 
-class InvalidInput(ItemBankError):  # noqa: N818 - reads as a sentence at the raise site
+class InvalidInput(ItemBankError):
     """User input (a bank file, an exam spec, a roster) has one or more located problems."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -47,7 +47,7 @@ class InvalidInput(ItemBankError):  # noqa: N818 - reads as a sentence at the ra
         super().__init__(first + more)
 
 
-class BlueprintShortfall(ItemBankError):  # noqa: N818
+class BlueprintShortfall(ItemBankError):
     """The bank cannot serve an exam's blueprint; ``shortfalls`` names each gap."""
 
     def __init__(self, shortfalls: list[Shortfall]) -> None:

@@ -93,9 +93,7 @@ class Item:
     level: DifficultyLevel | None = None
     irt: IRTParams | None = None
     media: tuple[Media, ...] = ()
-    source: MappingProxyType[str, str] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    source: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def option_index(self, label: str) -> int:
         """Index of the option with ``label`` (raises ``KeyError`` when there is none)."""
