@@ -48,22 +48,39 @@ def child(url: str, path: str) -> None:
     from app.services import bank
     from app.settings import Mode, Settings
 
-    settings = Settings(mode=Mode.DEVELOPMENT, database_url=url, secret_key="b" * 40, sqlite_synchronous="FULL")
+    settings = Settings(
+        mode=Mode.DEVELOPMENT, database_url=url, secret_key="b" * 40, sqlite_synchronous="FULL"
+    )
     db = connect(settings)
     migrate.upgrade(db.engine)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     with Path(path).open("rb") as handle, db.session() as session:
-        report = bank.import_files(session, [bank.UploadFile(Path(path).name, handle)], actor="bench", now=Clock().now())
+        report = bank.import_files(
+            session, [bank.UploadFile(Path(path).name, handle)], actor="bench", now=Clock().now()
+        )
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "created": report.created, "errors": len(report.errors), "peak_mib": peak / 1024, "before_mib": baseline / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "created": report.created,
+                "errors": len(report.errors),
+                "peak_mib": peak / 1024,
+                "before_mib": baseline / 1024,
+            }
+        )
+    )
 
 
 def run(url: str, path: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.bank_import", "--child", url, str(path)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
