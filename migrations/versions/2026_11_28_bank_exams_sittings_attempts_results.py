@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "20261128_02"
 down_revision: str | None = "20261128_01"
 branch_labels: str | Sequence[str] | None = None
