@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, bank, candidate, exams, health, proctor, public
+from app.api import api_routers
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
@@ -53,15 +53,10 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(candidate.router)
-    app.include_router(bank.router)
-    app.include_router(exams.router)
-    app.include_router(proctor.router)
+    for router in api_routers():
+        app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", assets.static_files(), name="static")
-    app.include_router(public.router)
     return app
 
 
