@@ -201,6 +201,34 @@ class Blueprint:
 
 
 @dataclass(frozen=True, slots=True)
+class AdaptiveConfig:
+    """An adaptive section's rules: the server picks each next item (see :mod:`scoring.cat`).
+
+    The section's ``item_count`` is the most items it gives; ``min_items`` the fewest before
+    the ``se_target`` (standard error of the ability estimate) may end it; ``randomesque`` the
+    number of most informative items the next one is drawn from (exposure control). The
+    section's score is the scale score ``scale_mean + scale_sd x theta``, clipped to
+    ``scale_mean +- 4 scale_sd``.
+    """
+
+    min_items: int = 1
+    se_target: float | None = None
+    randomesque: int = 5
+    scale_mean: float = 500.0
+    scale_sd: float = 100.0
+
+    @property
+    def scale_max(self) -> float:
+        """The highest scale score (mean + 4 sd)."""
+        return self.scale_mean + 4 * self.scale_sd
+
+    @property
+    def scale_min(self) -> float:
+        """The lowest scale score (mean - 4 sd, never below 0)."""
+        return max(0.0, self.scale_mean - 4 * self.scale_sd)
+
+
+@dataclass(frozen=True, slots=True)
 class SectionSpec:
     """One section: what scoring sees (:attr:`rule`) plus the blueprint its items come from.
 
@@ -216,6 +244,7 @@ class SectionSpec:
     scoring: SectionScoring
     blueprint: Blueprint
     max_option_points: float = DEFAULT_MAX_OPTION_POINTS
+    adaptive: AdaptiveConfig | None = None
 
     def __post_init__(self) -> None:
         if self.item_count < 1:
@@ -235,7 +264,10 @@ class SectionSpec:
 
     @property
     def max_score(self) -> float:
-        """Highest score: ``item_count × correct`` (dichotomous) or ``× max_option_points``."""
+        """Highest score: ``item_count × correct`` (dichotomous) or ``× max_option_points``;
+        an adaptive section's highest scale score."""
+        if self.adaptive is not None:
+            return self.adaptive.scale_max
         if self.scoring.kind is SectionScoringKind.WEIGHTED:
             return self.item_count * self.max_option_points
         return self.item_count * max(self.scoring.correct, self.scoring.blank)
@@ -266,6 +298,7 @@ class ExamSpec:
     formations: tuple[Formation, ...] = ()
     show_result: bool = True
     difficulty_bands: DifficultyBands = DifficultyBands()
+    irt_matching: bool = False
 
     def __post_init__(self) -> None:
         codes = [s.code for s in self.sections]
@@ -284,6 +317,11 @@ class ExamSpec:
     def section_codes(self) -> tuple[str, ...]:
         """Section codes in the order they are sat."""
         return tuple(s.code for s in self.sections)
+
+    @property
+    def adaptive_sections(self) -> tuple[SectionSpec, ...]:
+        """The sections whose items the server chooses one at a time."""
+        return tuple(s for s in self.sections if s.adaptive is not None)
 
     @property
     def rules(self) -> tuple[SectionRule, ...]:
@@ -340,6 +378,7 @@ def spec_to_dict(spec: ExamSpec) -> dict[str, Any]:
             "easy_min_p": spec.difficulty_bands.easy_min_p,
             "hard_below_p": spec.difficulty_bands.hard_below_p,
         },
+        **({"irt_matching": True} if spec.irt_matching else {}),
         "sections": [_section_to_dict(s) for s in spec.sections],
         "categories": [
             {"code": c.category, "minima": {m.label: m.minimum for m in c.minima}}
@@ -385,13 +424,23 @@ def _section_to_dict(section: SectionSpec) -> dict[str, Any]:
             assert cell.topic is not None
             grid.setdefault(cell.topic, {})[str(cell.stratum)] = cell.count
         plan = {"cells": grid}
-    return {
+    out: dict[str, Any] = {
         "code": section.code,
         "name": section.name,
         "item_count": section.item_count,
         "scoring": scoring,
         "blueprint": plan,
     }
+    if section.adaptive is not None:
+        adaptive = section.adaptive
+        out["adaptive"] = {
+            "min_items": adaptive.min_items,
+            "se_target": adaptive.se_target,
+            "randomesque": adaptive.randomesque,
+            "scale_mean": float(adaptive.scale_mean),
+            "scale_sd": float(adaptive.scale_sd),
+        }
+    return out
 
 
 def _tie_break_to_value(key: TieBreakKey) -> str | dict[str, str]:
@@ -814,8 +863,10 @@ _TOP_KEYS = (
     "tie_breaks",
     "final_tie_breaks",
     "formations",
+    "irt_matching",
 )
-_SECTION_KEYS = ("code", "name", "item_count", "scoring", "blueprint")
+_SECTION_KEYS = ("code", "name", "item_count", "scoring", "blueprint", "adaptive")
+_ADAPTIVE_KEYS = ("min_items", "se_target", "randomesque", "scale_mean", "scale_sd")
 _SCORING_KEYS = ("kind", "correct", "wrong", "blank", "max_option_points")
 _BLUEPRINT_KEYS = ("topics", "strata", "cells")
 _BAND_KEYS = ("easy_min_p", "hard_below_p")
@@ -864,7 +915,7 @@ def _read_spec(root: _Node, file: str) -> ExamSpec:
     duration = r.integer(top.get("duration_minutes"), "duration_minutes", "duration_minutes", 1)
     flags = {
         key: r.boolean(top.get(key), key, key)
-        for key in ("shuffle_items", "shuffle_options", "show_result")
+        for key in ("shuffle_items", "shuffle_options", "show_result", "irt_matching")
     }
     bands = _read_bands(r, top.get("difficulty_bands"))
     drafts = _read_sections(r, top.get("sections"))
@@ -894,6 +945,7 @@ def _read_spec(root: _Node, file: str) -> ExamSpec:
         formations=formations,
         show_result=_default(flags["show_result"], True),
         difficulty_bands=bands,
+        irt_matching=_default(flags["irt_matching"], False),
     )
 
 
@@ -992,8 +1044,56 @@ def _read_section(r: _Reader, node: _Node, path: str) -> _SectionDraft:
     assert scoring is not None
     assert blueprint is not None
     section_scoring, max_points = scoring
-    spec = SectionSpec(code, name, item_count, section_scoring, blueprint, max_points)
+    adaptive = None
+    if "adaptive" in fields:
+        adaptive = _read_adaptive(r, fields["adaptive"], _join(path, "adaptive"), item_count)
+        if adaptive is None:
+            return _SectionDraft(code, code_line, None)
+        if section_scoring.kind is SectionScoringKind.WEIGHTED:
+            r.problem(
+                fields["adaptive"].line,
+                _join(path, "adaptive"),
+                "adaptive",
+                "an adaptive section must be dichotomous (IRT scores right or wrong answers)",
+            )
+            return _SectionDraft(code, code_line, None)
+    spec = SectionSpec(code, name, item_count, section_scoring, blueprint, max_points, adaptive)
     return _SectionDraft(code, code_line, spec)
+
+
+def _read_adaptive(r: _Reader, node: _Node, path: str, item_count: int) -> AdaptiveConfig | None:
+    fields = r.mapping(node, path, "adaptive", _ADAPTIVE_KEYS, required=())
+    if fields is None:
+        return None
+    failed = r.failed
+    min_items = r.integer(fields.get("min_items"), _join(path, "min_items"), "min_items", 1)
+    randomesque = r.integer(
+        fields.get("randomesque"), _join(path, "randomesque"), "randomesque", 1
+    )
+    se_target = r.number(fields.get("se_target"), _join(path, "se_target"), "se_target")
+    scale_mean = r.number(fields.get("scale_mean"), _join(path, "scale_mean"), "scale_mean")
+    scale_sd = r.number(fields.get("scale_sd"), _join(path, "scale_sd"), "scale_sd")
+    if min_items is not None and min_items > item_count:
+        r.problem(
+            fields["min_items"].line,
+            _join(path, "min_items"),
+            "min_items",
+            f"min_items ({min_items}) exceeds the section's item_count ({item_count})",
+        )
+        return None
+    for key, value in (("se_target", se_target), ("scale_sd", scale_sd)):
+        if value is not None and value <= 0:
+            r.problem(fields[key].line, _join(path, key), key, "must be more than 0")
+            return None
+    if r.failed and not failed:
+        return None
+    return AdaptiveConfig(
+        min_items=min_items if min_items is not None else 1,
+        se_target=se_target,
+        randomesque=randomesque if randomesque is not None else 5,
+        scale_mean=scale_mean if scale_mean is not None else 500.0,
+        scale_sd=scale_sd if scale_sd is not None else 100.0,
+    )
 
 
 def _read_scoring(r: _Reader, node: _Node | None, path: str) -> tuple[SectionScoring, float] | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import error_doc, error_response
 from app.api.transaction import in_transaction
@@ -23,8 +24,8 @@ from app.schemas.candidate import (
     SaveBody,
     state_model,
 )
-from app.services import attempts
-from app.services.autosave import SaveRequest, remaining_seconds
+from app.services import adaptive, attempts
+from app.services.autosave import AdaptivePosition, SaveRequest, remaining_seconds
 from app.services.candidate_tokens import CandidateClaim
 from app.services.container import Services
 from app.services.throttle import Policy
@@ -192,7 +193,10 @@ async def save(
             seq=body.seq,
         )
     )
-    outcome = await asyncio.wrap_future(future)
+    try:
+        outcome = await asyncio.wrap_future(future)
+    except AdaptivePosition:
+        return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
     return SaveAck(
         position=outcome.position,
         option=outcome.option,
@@ -201,6 +205,34 @@ async def save(
         applied=outcome.applied,
         remaining_seconds=outcome.remaining_seconds,
         saved_at=outcome.saved_at,
+    )
+
+
+def _save_adaptive(svc: Services, claim: CandidateClaim, position: int, body: SaveBody) -> SaveAck:
+    """An answer in an adaptive section: stored and the next item chosen in one transaction."""
+    with svc.db.session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=True)
+        runtime = svc.runtimes.get(session, attempt.exam_id)
+        ack = adaptive.answer(
+            session,
+            attempt,
+            runtime,
+            generation=claim.generation,
+            position=position,
+            option=body.option,
+            seq=body.seq,
+            now=svc.clock.now(),
+            grace=svc.grace,
+        )
+    return SaveAck(
+        position=ack.position,
+        option=ack.option,
+        flagged=False,
+        seq=ack.seq,
+        applied=ack.applied,
+        remaining_seconds=ack.remaining_seconds,
+        saved_at=ack.saved_at,
+        next_position=ack.next_position,
     )
 
 

@@ -15,8 +15,9 @@ from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
 from app.reports.item_report import analysis_to_json, render_item_report_html
 from app.repositories import exams as repo
-from app.schemas.corrections import CorrectionIn
+from app.schemas.corrections import CalibrationIn, CorrectionIn
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
+from app.services import calibration as calibration_service
 from app.services import corrections as correction_service
 from app.services import exams as exam_service
 from app.services import item_analysis
@@ -402,3 +403,40 @@ def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionD
         page,
         headers={"Content-Security-Policy": REPORT_CSP},
     )
+
+
+@router.post(
+    "/exams/{code}/calibrations",
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Committee: calibrate the exam's items (IRT) from its finished attempts",
+)
+@in_transaction
+def run_calibration(
+    code: str,
+    body: CalibrationIn,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> dict[str, Any]:
+    """Marginal maximum likelihood (Rasch, 1PL, 2PL or 3PL); stored with its settings and
+    data size. With ``apply`` the item versions take the new parameters (published exams keep
+    the ones they froze)."""
+    record = calibration_service.calibrate_exam(
+        session, code, model=body.model, apply=body.apply, actor=principal.actor, now=clock.now()
+    )
+    return {**calibration_service.summary(record), "item_estimates": record.result.get("items", [])}
+
+
+@router.get(
+    "/exams/{code}/calibrations",
+    responses=error_doc(401, 403, 404),
+    summary="Committee: calibrations run on an exam",
+)
+@in_transaction
+def list_calibrations(
+    code: str, _principal: CommitteeUser, session: ReadSessionDep
+) -> list[dict[str, Any]]:
+    """Newest first, with convergence and fit counts."""
+    return [
+        calibration_service.summary(c) for c in calibration_service.calibrations_of(session, code)
+    ]

@@ -4,6 +4,7 @@ from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.audit import AuditEvent, AuditHead
 from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
 from app.models.base import Base
+from app.models.calibration import Calibration, CalibrationItem
 from app.models.exam import ExamPoolItem, ExamVersion
 from app.models.result import KeyCorrection, RankingSnapshot, Result
 from app.models.sitting import Registration, Sitting, SittingProctor
@@ -18,6 +19,8 @@ __all__ = [
     "BankImport",
     "BankSection",
     "Base",
+    "Calibration",
+    "CalibrationItem",
     "ExamPoolItem",
     "ExamVersion",
     "ItemVersion",

@@ -64,6 +64,8 @@ class ItemVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime]
     import_id: Mapped[int | None] = mapped_column(ForeignKey("bank_imports.id"))
+    # The calibration that set irt_a/b/c (None: imported with the item, or none).
+    calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
 
 
 class MediaBlob(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -37,7 +37,12 @@ class ExamVersion(Base):
 
 
 class ExamPoolItem(Base):
-    """An item version a published exam version may draw: the bank snapshot of that version."""
+    """An item version a published exam version may draw: the bank snapshot of that version.
+
+    The item's IRT parameters are frozen here at publication, so a later calibration never
+    changes how an exam already running matches forms or chooses adaptive items (appeals
+    replay exactly).
+    """
 
     __tablename__ = "exam_pool_items"
 
@@ -45,3 +50,6 @@ class ExamPoolItem(Base):
         ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    irt_a: Mapped[float | None] = mapped_column(Float)
+    irt_b: Mapped[float | None] = mapped_column(Float)
+    irt_c: Mapped[float | None] = mapped_column(Float)

@@ -33,6 +33,8 @@ class Result(Base):
     pseudonym: Mapped[str] = mapped_column(String(32), index=True)
     slip_code: Mapped[str] = mapped_column(String(64), unique=True)
     computed_at: Mapped[datetime]
+    # Adaptive sections: ability estimate, its SE, the scale score and why the section ended.
+    abilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RankingSnapshot(Base):

@@ -81,9 +81,13 @@ def active_items_of_sections(session: Session, sections: Sequence[str]) -> list[
     )
 
 
-def freeze_pool(session: Session, exam_id: int, item_ids: Sequence[int]) -> None:
-    """Record the item versions a published exam version draws from."""
-    rows = [{"exam_id": exam_id, "item_id": item_id} for item_id in item_ids]
+def freeze_pool(session: Session, exam_id: int, items: Sequence[ItemVersion]) -> None:
+    """Record the item versions a published exam version draws from, with their IRT
+    parameters as they are now."""
+    rows = [
+        {"exam_id": exam_id, "item_id": i.id, "irt_a": i.irt_a, "irt_b": i.irt_b, "irt_c": i.irt_c}
+        for i in items
+    ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(ExamPoolItem), rows[start : start + 5000])
 

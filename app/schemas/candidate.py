@@ -41,6 +41,8 @@ class ItemView(BaseModel):
     options: list[OptionView]
     option: str | None
     flagged: bool
+    adaptive: bool = Field(default=False, description="chosen for this candidate as they go")
+    locked: bool = Field(default=False, description="an answered adaptive item: final")
 
 
 class SectionView(BaseModel):
@@ -148,6 +150,9 @@ class SaveAck(BaseModel):
     applied: bool
     remaining_seconds: int
     saved_at: datetime
+    next_position: int | None = Field(
+        default=None, description="adaptive sections: the position of the item chosen next"
+    )
 
 
 class FinishBody(BaseModel):

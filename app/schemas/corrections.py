@@ -1,4 +1,4 @@
-"""Bodies of the key-correction routes."""
+"""Bodies of the key-correction and calibration routes."""
 
 from __future__ import annotations
 
@@ -18,3 +18,10 @@ class CorrectionIn(BaseModel):
     points: list[float] | None = Field(default=None, description="set_points: one value per option")
     mode: Literal["award_all", "drop"] | None = Field(default=None, description="annul: how")
     reason: str = Field(min_length=3, max_length=1000)
+
+
+class CalibrationIn(BaseModel):
+    """Which IRT model to fit, and whether the items take the new parameters."""
+
+    model: Literal["rasch", "1pl", "2pl", "3pl"] = "2pl"
+    apply: bool = False

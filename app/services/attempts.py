@@ -14,14 +14,16 @@ from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as repo
-from app.services import audit, throttle
+from app.services import adaptive, audit, throttle
 from app.services.audit import sitting_chain
 from app.services.autosave import OPTION_LETTERS, DeviceReplaced, remaining_seconds
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
 from app.services.media_links import sign_media_links
 from app.services.results import slip_code, store_result
 from app.services.runtime import ExamRuntime, RuntimeCache
-from item_bank.assembly import ASSEMBLY_ALGORITHM, FormSeed, draw_form
+from item_bank.assembly import ASSEMBLY_ALGORITHM, Form, FormSeed, draw_form
+from item_bank.irt_forms import IRT_FORMS_ALGORITHM, draw_matched_form
+from scoring.cat import ADAPTIVE_ALGORITHM
 
 READY, IN_PROGRESS, FINISHED, VOIDED = "ready", "in_progress", "finished", "voided"
 
@@ -139,16 +141,25 @@ def start(
         msg = f"the sitting is {sitting.status}; the exam cannot start now"
         raise Conflict(msg)
     runtime = runtimes.get(session, attempt.exam_id)
-    form = draw_form(runtime.spec, runtime.snapshot, FormSeed(sitting.seed, registration.slot))
-    attempt.form = [[item.entry_id, list(item.option_order)] for item in form.items]
+    form, algorithm = draw(runtime, FormSeed(sitting.seed, registration.slot))
+    entries: list[Any] = [[item.entry_id, list(item.option_order)] for item in form.items]
     # Everything a replay needs besides the frozen pool: the two integers, the bank digest the
     # draw saw and the algorithm's version.
     attempt.form_seed = {
         "sitting_seed": sitting.seed,
         "slot": registration.slot,
         "bank_digest": form.bank_digest,
-        "algorithm": ASSEMBLY_ALGORITHM,
+        "algorithm": algorithm,
     }
+    if runtime.spec.adaptive_sections:
+        seed = adaptive.adaptive_seed(sitting.seed, registration.slot)
+        entries = adaptive.first_items(runtime, entries, seed)
+        attempt.form_seed = {
+            **attempt.form_seed,
+            "adaptive_seed": seed,
+            "adaptive_algorithm": ADAPTIVE_ALGORITHM,
+        }
+    attempt.form = entries
     attempt.started_at = now
     attempt.deadline_at = now + timedelta(
         minutes=runtime.spec.duration_minutes + registration.extra_minutes
@@ -169,6 +180,14 @@ def start(
         chain=sitting_chain(sitting.id),
     )
     return attempt
+
+
+def draw(runtime: ExamRuntime, seed: FormSeed) -> tuple[Form, str]:
+    """The form of ``seed``: IRT-matched when the exam asks for it, else the blueprint draw."""
+    if runtime.spec.irt_matching:
+        matched = draw_matched_form(runtime.spec, runtime.snapshot, seed)
+        return matched.form, f"{ASSEMBLY_ALGORITHM}+{IRT_FORMS_ALGORITHM}"
+    return draw_form(runtime.spec, runtime.snapshot, seed), ASSEMBLY_ALGORITHM
 
 
 def is_expired(attempt: Attempt, now: datetime, grace: timedelta) -> bool:
@@ -283,7 +302,11 @@ def candidate_state(
         answers = {r.position: r for r in repo.responses(session, attempt.id)}
         state["last_seq"] = max((r.seq for r in answers.values()), default=0)
         items = []
-        for index, (item_id, order) in enumerate(attempt.form, start=1):
+        for index, entry in enumerate(attempt.form, start=1):
+            if entry is None:
+                continue  # an adaptive position not given yet
+            item_id, order = entry[0], entry[1]
+            is_adaptive = len(entry) > 2
             content = runtime.items[int(item_id)]
             saved = answers.get(index)
             shown = None
@@ -303,6 +326,8 @@ def candidate_state(
                     ],
                     "option": shown,
                     "flagged": bool(saved.flagged) if saved is not None else False,
+                    "adaptive": is_adaptive,
+                    "locked": is_adaptive and saved is not None,
                 }
             )
         state["items"] = items

@@ -59,6 +59,10 @@ class DeviceReplaced(Unauthorized):
     """The candidate logged in on another PC; this device's token has ended."""
 
 
+class AdaptivePosition(Conflict):
+    """The position belongs to an adaptive section: its answer takes the adaptive path."""
+
+
 @dataclass(frozen=True, slots=True)
 class SaveRequest:
     """One answer as the candidate's device sent it (``option`` is the shown letter or None)."""
@@ -110,7 +114,12 @@ class FormCache:
             return found
 
     def put(self, attempt_id: int, form: list[Any]) -> tuple[tuple[int, ...], ...]:
-        orders = tuple(tuple(int(o) for o in entry[1]) for entry in form)
+        # Positions of adaptive sections (not given yet: None; given: a third element) are
+        # kept empty: their answers take the adaptive path, and only there does a form grow.
+        orders = tuple(
+            () if entry is None or len(entry) > 2 else tuple(int(o) for o in entry[1])
+            for entry in form
+        )
         with self._lock:
             self._data[attempt_id] = orders
             self._data.move_to_end(attempt_id)
@@ -349,9 +358,11 @@ class AutosaveWriter:
             return AttemptNotActive("the exam has not been started yet")
         if not 1 <= request.position <= len(orders):
             return NotFound(f"there is no item {request.position} (1-{len(orders)})")
+        order = orders[request.position - 1]
+        if not order:
+            return AdaptivePosition("an adaptive item")
         if request.option is None:
             return None
-        order = orders[request.position - 1]
         shown = OPTION_LETTERS.find(request.option)
         if shown < 0 or shown >= len(order):
             letters = OPTION_LETTERS[: len(order)]

@@ -172,6 +172,12 @@ def plan_correction(
         msg = f"item {request.item_code!r} is not in the pool of {exam_code} v{exam.version}"
         raise NotFound(msg)
     item = max(matches, key=lambda c: c.version)
+    if runtime.spec.section(item.section).adaptive is not None:
+        msg = (
+            f"{item.code} is in the adaptive section {item.section}: its score is an ability "
+            "estimate, not a sum of item points; retire the item and recalibrate instead"
+        )
+        raise Conflict(msg)
     action = _action_dict(request, item.option_labels, len(item.options))
     row = runtime.row_of[item.id]
     new_table = apply_corrections(runtime.table, [correction_action(action, row)])
@@ -189,7 +195,7 @@ def plan_correction(
     holders: list[tuple[int, int, str, Result]] = []
     for attempt_id, form, category, result in attempts:
         for position, entry in enumerate(form or [], start=1):
-            if int(entry[0]) == item.id:
+            if entry is not None and int(entry[0]) == item.id:
                 holders.append((attempt_id, position, category, result))
                 break
     plan.attempts_with_item = len(holders)

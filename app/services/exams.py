@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
+from app.models.bank import ItemVersion
 from app.models.exam import ExamVersion
 from app.models.sitting import Registration, Sitting, SittingProctor
 from app.models.staff import Role
@@ -97,7 +98,7 @@ def spec_of(exam: ExamVersion) -> ExamSpec:
     return spec_from_dict(exam.spec, source=f"exam {exam.code} v{exam.version}")
 
 
-def snapshot_of_bank(session: Session, spec: ExamSpec) -> tuple[BankSnapshot, list[int]]:
+def snapshot_of_bank(session: Session, spec: ExamSpec) -> tuple[BankSnapshot, list[ItemVersion]]:
     """The active bank items of the spec's sections, as the assembly sees them."""
     rows = repo.active_items_of_sections(session, spec.section_codes)
     entries = [
@@ -114,7 +115,7 @@ def snapshot_of_bank(session: Session, spec: ExamSpec) -> tuple[BankSnapshot, li
         )
         for row in rows
     ]
-    return BankSnapshot.from_entries(entries, spec.difficulty_bands), [row.id for row in rows]
+    return BankSnapshot.from_entries(entries, spec.difficulty_bands), rows
 
 
 def publish_exam(session: Session, code: str, *, actor: str, now: datetime) -> ExamVersion:
@@ -130,11 +131,23 @@ def publish_exam(session: Session, code: str, *, actor: str, now: datetime) -> E
     if exam.status == "published":
         return exam
     spec = spec_of(exam)
-    snapshot, item_ids = snapshot_of_bank(session, spec)
+    snapshot, items = snapshot_of_bank(session, spec)
     shortfalls = check_blueprint(spec, snapshot)
     if shortfalls:
         raise BlueprintShortfall(shortfalls)
-    repo.freeze_pool(session, exam.id, item_ids)
+    for section in spec.adaptive_sections:
+        calibrated = sum(
+            1
+            for i in items
+            if i.section == section.code and i.irt_a is not None and i.irt_b is not None
+        )
+        if calibrated < section.item_count:
+            msg = (
+                f"adaptive section {section.code} needs at least {section.item_count} items "
+                f"with IRT parameters; the bank has {calibrated} (run ujian calibrate)"
+            )
+            raise Conflict(msg)
+    repo.freeze_pool(session, exam.id, items)
     exam.status = "published"
     exam.published_at = now
     exam.published_by = actor
@@ -147,7 +160,7 @@ def publish_exam(session: Session, code: str, *, actor: str, now: datetime) -> E
         subject=f"exam:{exam.code}:v{exam.version}",
         payload={
             "spec_hash": exam.spec_hash,
-            "pool_items": len(item_ids),
+            "pool_items": len(items),
             "pool_hash": snapshot.digest,
         },
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.models.attempt import Attempt, Response
 from app.repositories import exams as exam_repo
+from app.services.adaptive import section_blocks
 from app.services.runtime import ExamRuntime, load_runtime
 from scoring.rules import score_attempts
 from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
@@ -22,7 +23,7 @@ from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
 def load_answers(
     session: Session, runtime: ExamRuntime
 ) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """Finished attempts: ids, forms as points-table rows, answers (-1 for blank)."""
+    """Finished attempts: ids, forms as points-table rows (-1: not given), answers (-1 blank)."""
     attempts = session.execute(
         select(Attempt.id, Attempt.form)
         .where(Attempt.exam_id == runtime.exam_id, Attempt.status == "finished")
@@ -34,7 +35,8 @@ def load_answers(
     responses = np.full((len(ids), positions), -1, dtype=np.int8)
     index = {attempt_id: i for i, attempt_id in enumerate(ids)}
     for i, (_attempt_id, form) in enumerate(attempts):
-        forms[i] = [runtime.row_of[int(entry[0])] for entry in form]
+        # -1: a position of an adaptive section that was never given.
+        forms[i] = [-1 if entry is None else runtime.row_of[int(entry[0])] for entry in form]
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
         for attempt_id, position, option in session.execute(
@@ -94,14 +96,20 @@ def analyse_exam(session: Session, exam_code: str) -> tuple[ExamRuntime, ItemAna
     if forms.shape[0] == 0:
         msg = f"no finished attempts of {exam_code} yet"
         raise Conflict(msg)
-    scores = score_attempts(
-        runtime.table, forms, responses, runtime.spec.rules, keep_item_points=True
-    )
+    # Classical statistics cover the fixed sections (an adaptive section's items differ in
+    # number and difficulty by design; its quality shows in its calibration).
+    fixed = [s for s in runtime.spec.sections if s.adaptive is None]
+    if len(fixed) < len(runtime.spec.sections):
+        blocks = section_blocks(runtime)
+        keep = [p - 1 for s in fixed for p in range(*blocks[s.code])]
+        forms, responses = forms[:, keep], responses[:, keep]
+    rules = [s.rule for s in fixed]
+    scores = score_attempts(runtime.table, forms, responses, rules, keep_item_points=True)
     analysis = analyse_items(
         forms,
         responses,
         item_specs(runtime),
-        runtime.spec.rules,
+        rules,
         item_points=scores.item_points,
         thresholds=section_thresholds(runtime),
     )

@@ -18,10 +18,12 @@ from app.models.attempt import Attempt, Response
 from app.models.result import Result
 from app.models.sitting import Registration
 from app.security import derive_key
+from app.services.adaptive import section_blocks
+from app.services.adaptive import section_scores as adaptive_scores
 from app.services.runtime import ExamRuntime
 from scoring.pseudonym import pseudonym
 from scoring.results import AttemptResult, score_attempt
-from scoring.thresholds import RuleResult
+from scoring.thresholds import RuleResult, explain, rule_set_for
 
 SLIP_MAC_LENGTH = 12
 
@@ -106,17 +108,59 @@ def responses_by_position(session: Session, attempt: Attempt) -> list[int | None
 
 def compute_result(
     runtime: ExamRuntime, attempt: Attempt, answers: list[int | None], category: str
-) -> AttemptResult:
-    """Score one attempt with its exam's rules and its category's thresholds."""
-    item_ids = [int(entry[0]) for entry in attempt.form or []]
-    return score_attempt(
-        runtime.table,
-        runtime.form_rows(item_ids),
-        answers,
-        runtime.spec.rules,
-        rule_sets=runtime.spec.categories,
-        category=category,
+) -> tuple[AttemptResult, dict[str, Any] | None]:
+    """Score one attempt with its exam's rules and its category's thresholds.
+
+    Fixed sections score by the points table; an adaptive section's score is its scale score
+    (its ability estimate and SE come back beside the result).
+    """
+    spec = runtime.spec
+    entries = list(attempt.form or [])
+    if not spec.adaptive_sections:
+        item_ids = [int(entry[0]) for entry in entries]
+        scored = score_attempt(
+            runtime.table,
+            runtime.form_rows(item_ids),
+            answers,
+            spec.rules,
+            rule_sets=spec.categories,
+            category=category,
+        )
+        return scored, None
+    blocks = section_blocks(runtime)
+    fixed = [s for s in spec.sections if s.adaptive is None]
+    scores: dict[str, float] = {}
+    if fixed:
+        positions = [p for s in fixed for p in range(*blocks[s.code])]
+        partial = score_attempt(
+            runtime.table,
+            runtime.form_rows([int(entries[p - 1][0]) for p in positions]),
+            [answers[p - 1] for p in positions],
+            [s.rule for s in fixed],
+            rule_sets=(),
+            category=category,
+        )
+        scores.update(partial.section_scores)
+    given = {p: a for p, a in enumerate(answers, start=1) if a is not None}
+    abilities: dict[str, Any] = {}
+    for code, adaptive in adaptive_scores(runtime, entries, given).items():
+        scores[code] = adaptive.scale_score
+        abilities[code] = {
+            "theta": adaptive.theta,
+            "se": adaptive.se,
+            "scale_score": adaptive.scale_score,
+            "scale_se": adaptive.scale_se,
+            "items": adaptive.n_items,
+            "stop_reason": None if adaptive.stop_reason is None else str(adaptive.stop_reason),
+        }
+    ordered = {s.code: float(scores[s.code]) for s in spec.sections}
+    total = sum(ordered.values())
+    rules = (
+        tuple(explain(rule_set_for(spec.categories, category), ordered, total))
+        if spec.categories
+        else ()
     )
+    return AttemptResult(ordered, total, all(r.passed for r in rules), rules), abilities
 
 
 def store_result(
@@ -129,7 +173,7 @@ def store_result(
     now: datetime,
 ) -> Result:
     """Score ``attempt`` and insert its result (called once, when it finishes)."""
-    scored = compute_result(
+    scored, abilities = compute_result(
         runtime, attempt, responses_by_position(session, attempt), registration.category
     )
     result = Result(
@@ -145,6 +189,7 @@ def store_result(
         pseudonym=candidate_pseudonym(secret, runtime.code, registration.nomor_peserta),
         slip_code=new_slip_serial(),
         computed_at=now,
+        abilities=abilities,
     )
     session.add(result)
     session.flush()

@@ -26,7 +26,9 @@ from app.models.exam import ExamPoolItem, ExamVersion
 from app.models.result import KeyCorrection
 from item_bank.blueprint import BankEntry, BankSnapshot
 from item_bank.exam_spec import ExamSpec, spec_from_dict
+from item_bank.irt_forms import AdaptiveSection, adaptive_section
 from item_bank.models import DifficultyLevel, IRTParams
+from scoring.cat import AdaptiveRules, ScoreScale
 from scoring.correction import (
     AnnulItem,
     CorrectionAction,
@@ -92,6 +94,16 @@ def item_content(row: ItemVersion) -> ItemContent:
     )
 
 
+@dataclass(frozen=True)
+class RuntimeAdaptive:
+    """An adaptive section ready to serve: its bank, rules, scale and item-id lookup."""
+
+    section: AdaptiveSection
+    rules: AdaptiveRules
+    scale: ScoreScale
+    row_of: dict[int, int]
+
+
 @dataclass
 class ExamRuntime:
     """A published exam version ready to serve: spec, snapshot, content and scoring table."""
@@ -107,6 +119,37 @@ class ExamRuntime:
     items: dict[int, ItemContent]
     table: PointsTable
     row_of: dict[int, int] = field(default_factory=dict)
+    _adaptive: dict[str, RuntimeAdaptive] = field(default_factory=dict)
+    _adaptive_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def adaptive(self, code: str) -> RuntimeAdaptive:
+        """The adaptive bank of section ``code`` (built once, on first use)."""
+        found = self._adaptive.get(code)
+        if found is not None:
+            return found
+        with self._adaptive_lock:
+            found = self._adaptive.get(code)
+            if found is None:
+                config = self.spec.section(code).adaptive
+                assert config is not None
+                section = adaptive_section(self.spec, self.snapshot, code)
+                found = RuntimeAdaptive(
+                    section=section,
+                    rules=section.rules(
+                        min_items=config.min_items,
+                        se_target=config.se_target,
+                        randomesque=config.randomesque,
+                    ),
+                    scale=ScoreScale(
+                        mean=config.scale_mean,
+                        sd=config.scale_sd,
+                        minimum=config.scale_min,
+                        maximum=config.scale_max,
+                    ),
+                    row_of={int(item_id): row for row, item_id in enumerate(section.ids.tolist())},
+                )
+                self._adaptive[code] = found
+        return found
 
     def form_rows(self, item_ids: Sequence[int]) -> NDArray[np.int64]:
         """Points-table rows of a form's item ids, in form order."""
@@ -132,14 +175,18 @@ def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
         msg = f"no exam version with id {exam_id}"
         raise NotFound(msg)
     spec = spec_from_dict(exam.spec, source=f"exam {exam.code} v{exam.version}")
-    rows = list(
-        session.scalars(
-            select(ItemVersion)
-            .join(ExamPoolItem, ExamPoolItem.item_id == ItemVersion.id)
-            .where(ExamPoolItem.exam_id == exam_id)
-            .order_by(ItemVersion.id)
-        )
-    )
+    pool = session.execute(
+        select(ItemVersion, ExamPoolItem.irt_a, ExamPoolItem.irt_b, ExamPoolItem.irt_c)
+        .join(ExamPoolItem, ExamPoolItem.item_id == ItemVersion.id)
+        .where(ExamPoolItem.exam_id == exam_id)
+        .order_by(ItemVersion.id)
+    ).all()
+    rows = [row for row, _a, _b, _c in pool]
+    # The parameters frozen when the exam was published, not the item's current ones.
+    frozen = {
+        row.id: IRTParams(a, b, c or 0.0) if a is not None and b is not None else None
+        for row, a, b, c in pool
+    }
     items = {row.id: item_content(row) for row in rows}
     entries = [
         BankEntry(
@@ -149,9 +196,7 @@ def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
             n_options=row.n_options,
             p_value=row.p_value,
             level=DifficultyLevel(row.level) if row.level else None,
-            irt=IRTParams(row.irt_a, row.irt_b, row.irt_c or 0.0)
-            if row.irt_a is not None and row.irt_b is not None
-            else None,
+            irt=frozen[row.id],
         )
         for row in rows
     ]

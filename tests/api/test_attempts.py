@@ -78,7 +78,16 @@ def test_state_never_carries_keys_or_points(client, exam):
     assert '"key"' not in raw
     assert '"points"' not in raw
     for item in started["items"]:
-        assert set(item) == {"position", "section", "stem", "options", "option", "flagged"}
+        assert set(item) == {
+            "position",
+            "section",
+            "stem",
+            "options",
+            "option",
+            "flagged",
+            "adaptive",
+            "locked",
+        }
         for option in item["options"]:
             assert set(option) == {"id", "text"}
 

@@ -1,0 +1,258 @@
+"""Adaptive sections on the server: the first item at start, each next one inside the answer
+request, no going back, reproducible from the attempt's seed and its answers.
+
+An adaptive section occupies a fixed block of positions (its ``item_count`` is the most items
+it gives). Positions not yet administered hold ``None`` in the attempt's form; an administered
+one holds ``[item_id, option_order, "adaptive"]``. Answers go to the same response tables as
+every other answer, so the appeal record is one history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import AppError, Conflict, NotFound
+from app.models.attempt import Attempt, Response, ResponseEvent
+from app.services.autosave import (
+    OPTION_LETTERS,
+    AttemptNotActive,
+    AttemptPaused,
+    DeadlinePassed,
+    DeviceReplaced,
+    remaining_seconds,
+)
+from app.services.runtime import ExamRuntime
+from item_bank.exam_spec import SectionSpec
+from scoring import cat
+
+ADAPTIVE = "adaptive"
+
+
+class AdaptiveLocked(Conflict):
+    """An answered item of an adaptive section cannot be changed (there is no going back)."""
+
+
+@dataclass(frozen=True)
+class AdaptiveAck:
+    """What an adaptive answer did: stored, and which position comes next (None: section over)."""
+
+    position: int
+    option: str
+    seq: int
+    applied: bool
+    next_position: int | None
+    remaining_seconds: int
+    saved_at: datetime
+
+
+def section_blocks(runtime: ExamRuntime) -> dict[str, tuple[int, int]]:
+    """Each section's positions as ``(first, last + 1)``, 1-based."""
+    blocks: dict[str, tuple[int, int]] = {}
+    start = 1
+    for section in runtime.spec.sections:
+        blocks[section.code] = (start, start + section.item_count)
+        start += section.item_count
+    return blocks
+
+
+def section_at(runtime: ExamRuntime, position: int) -> SectionSpec | None:
+    """The section that holds ``position``."""
+    for section in runtime.spec.sections:
+        lo, hi = section_blocks(runtime)[section.code]
+        if lo <= position < hi:
+            return section
+    return None
+
+
+def adaptive_seed(sitting_seed: int, slot: int) -> int:
+    """The seed of every adaptive choice of one attempt (stored with its form)."""
+    digest = hashlib.sha256(f"ujian-adaptive:{sitting_seed}:{slot}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def option_order(n_options: int, seed: int, position: int, shuffle: bool) -> list[int]:
+    """The shown order of an adaptive item's options: a keyed Fisher-Yates shuffle, stable
+    across Python and numpy releases (appeals replay it)."""
+    order = list(range(n_options))
+    if not shuffle:
+        return order
+    for i in range(n_options - 1, 0, -1):
+        digest = hashlib.sha256(f"{seed}:{position}:{i}".encode()).digest()
+        j = int.from_bytes(digest[:8], "big") % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def _choose(
+    runtime: ExamRuntime, section: SectionSpec, state: cat.AdaptiveState, seed: int, position: int
+) -> list[Any] | None:
+    adaptive = runtime.adaptive(section.code)
+    choice = cat.next_item(state, adaptive.section.bank, adaptive.rules, seed)
+    if choice is None:
+        return None
+    item_id = int(adaptive.section.ids[choice.item])
+    content = runtime.items[item_id]
+    order = option_order(len(content.options), seed, position, runtime.spec.shuffle_options)
+    return [item_id, order, ADAPTIVE]
+
+
+def first_items(runtime: ExamRuntime, entries: list[Any], seed: int) -> list[Any]:
+    """The form with each adaptive section's block emptied and its first item chosen."""
+    blocks = section_blocks(runtime)
+    out = list(entries)
+    for section in runtime.spec.adaptive_sections:
+        lo, hi = blocks[section.code]
+        for position in range(lo, hi):
+            out[position - 1] = None
+        bank = runtime.adaptive(section.code).section.bank
+        out[lo - 1] = _choose(runtime, section, cat.start(bank), seed, lo)
+    return out
+
+
+def section_state(
+    runtime: ExamRuntime,
+    section: SectionSpec,
+    entries: list[Any],
+    answers: Mapping[int, int | None],
+) -> tuple[cat.AdaptiveState, list[int]]:
+    """The section's adaptive state from its answered items, and their positions."""
+    adaptive = runtime.adaptive(section.code)
+    lo, hi = section_blocks(runtime)[section.code]
+    rows, responses, positions = [], [], []
+    for position in range(lo, hi):
+        entry = entries[position - 1]
+        if entry is None or position not in answers:
+            break
+        item_id = int(entry[0])
+        rows.append(adaptive.row_of[item_id])
+        responses.append(1 if answers[position] == runtime.items[item_id].key_index else 0)
+        positions.append(position)
+    return cat.restore(adaptive.section.bank, rows, responses), positions
+
+
+def answer(
+    session: Session,
+    attempt: Attempt,
+    runtime: ExamRuntime,
+    *,
+    generation: int,
+    position: int,
+    option: str | None,
+    seq: int,
+    now: datetime,
+    grace: timedelta,
+) -> AdaptiveAck:
+    """Store the answer to the current item of an adaptive section and choose the next one.
+
+    Runs under the attempt's row lock. The answered item is final; an answer to an earlier
+    (locked) or later (not yet chosen) position is refused; a repeated request with the same
+    ``seq`` is acknowledged without change.
+    """
+    if attempt.device_generation != generation:
+        msg = "this exam was opened on another computer; this one is logged out"
+        raise DeviceReplaced(msg)
+    if attempt.status != "in_progress" or attempt.deadline_at is None:
+        msg = f"the attempt is {attempt.status}; answers can no longer change"
+        raise AttemptNotActive(msg)
+    if attempt.paused_at is not None:
+        msg = "the exam is paused by the proctor; please wait"
+        raise AttemptPaused(msg)
+    if now > attempt.deadline_at + grace:
+        msg = "the exam time is over; this answer was not saved"
+        raise DeadlinePassed(msg)
+    section = section_at(runtime, position)
+    if section is None or section.adaptive is None:
+        msg = f"item {position} is not in an adaptive section"
+        raise NotFound(msg)
+    entries = list(attempt.form or [])
+    entry = entries[position - 1]
+    if entry is None:
+        msg = f"item {position} has not been given yet: answer the current item first"
+        raise AdaptiveLocked(msg)
+    stored = session.get(Response, (attempt.id, position))
+    left = remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
+    lo, hi = section_blocks(runtime)[section.code]
+    if stored is not None:
+        if stored.seq == seq:
+            following = (
+                position + 1 if position + 1 < hi and entries[position] is not None else None
+            )
+            letter = OPTION_LETTERS[list(entry[1]).index(stored.option)]
+            return AdaptiveAck(position, letter, seq, False, following, left, now)
+        msg = "this item is already answered; answers in an adaptive section cannot be changed"
+        raise AdaptiveLocked(msg)
+    if option is None:
+        msg = "choose an option: an adaptive item must be answered to go on"
+        raise AppError(msg)
+    order = list(entry[1])
+    shown = OPTION_LETTERS.find(option)
+    if shown < 0 or shown >= len(order):
+        msg = f"option must be one of {', '.join(OPTION_LETTERS[: len(order)])}"
+        raise Conflict(msg)
+    original = order[shown]
+    session.add(
+        Response(
+            attempt_id=attempt.id,
+            position=position,
+            option=original,
+            flagged=False,
+            seq=seq,
+            saved_at=now,
+        )
+    )
+    session.add(
+        ResponseEvent(
+            attempt_id=attempt.id,
+            position=position,
+            option=original,
+            flagged=False,
+            seq=seq,
+            at=now,
+            device_generation=generation,
+        )
+    )
+    session.flush()
+    answers = answered_in(session, attempt.id, lo, hi)
+    state, _positions = section_state(runtime, section, entries, answers)
+    adaptive = runtime.adaptive(section.code)
+    following = None
+    if position + 1 < hi and cat.stop_reason(state, adaptive.section.bank, adaptive.rules) is None:
+        seed = int((attempt.form_seed or {})["adaptive_seed"])
+        chosen = _choose(runtime, section, state, seed, position + 1)
+        if chosen is not None:
+            entries[position] = chosen
+            attempt.form = entries
+            following = position + 1
+    attempt.last_seen_at = now
+    return AdaptiveAck(position, option, seq, True, following, left, now)
+
+
+def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int, int | None]:
+    """Stored answers of positions ``lo .. hi - 1``."""
+    rows = session.execute(
+        select(Response.position, Response.option).where(
+            Response.attempt_id == attempt_id,
+            Response.position >= lo,
+            Response.position < hi,
+        )
+    )
+    return {int(position): option for position, option in rows}
+
+
+def section_scores(
+    runtime: ExamRuntime, entries: list[Any], answers: Mapping[int, int | None]
+) -> dict[str, cat.AdaptiveScore]:
+    """Every adaptive section's ability estimate and scale score."""
+    out: dict[str, cat.AdaptiveScore] = {}
+    for section in runtime.spec.adaptive_sections:
+        adaptive = runtime.adaptive(section.code)
+        state, _positions = section_state(runtime, section, entries, answers)
+        out[section.code] = cat.finish(state, adaptive.section.bank, adaptive.rules, adaptive.scale)
+    return out
