@@ -15,9 +15,10 @@ from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
 from app.reports.item_report import analysis_to_json, render_item_report_html
 from app.repositories import exams as repo
-from app.schemas.corrections import CalibrationIn, CorrectionIn
+from app.schemas.corrections import CalibrationIn, CombinedIn, CorrectionIn
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
 from app.services import calibration as calibration_service
+from app.services import combined as combined_service
 from app.services import corrections as correction_service
 from app.services import exams as exam_service
 from app.services import item_analysis
@@ -440,3 +441,47 @@ def list_calibrations(
     return [
         calibration_service.summary(c) for c in calibration_service.calibrations_of(session, code)
     ]
+
+
+@router.post(
+    "/rankings/combined",
+    responses=error_doc(401, 403, 404, 409, 422),
+    summary="Committee: the final ranking from several stages (e.g. SKD 40 % + SKB 60 %)",
+)
+@in_transaction
+def combined_ranking(
+    body: CombinedIn,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Each candidate of the last stage scores ``sum(total / max x weight)``; ties break by
+    the first stage's total and sections, then the last stage's final tie-breaks (grade
+    average, older first). With ``publish`` the rankings are published under ``code``."""
+    stages = [combined_service.StageIn(s.exam, s.weight, s.label) for s in body.stages]
+    if body.publish:
+        summary, published = combined_service.publish_combined(
+            session,
+            body.code,
+            stages,
+            secret=request.app.state.secret,
+            actor=principal.actor,
+            now=clock.now(),
+            tie_breaks=body.tie_breaks,
+        )
+        return {
+            **summary,
+            "published": [
+                {
+                    "formation": p.formation,
+                    "outcome": p.outcome,
+                    "number": p.snapshot.number if p.snapshot else None,
+                }
+                for p in published
+            ],
+        }
+    summary, rows = combined_service.combine(
+        session, body.code, stages, secret=request.app.state.secret, tie_breaks=body.tie_breaks
+    )
+    return {**summary, "formations": [{"formation": f.code, "rows": r} for f, r in rows]}

@@ -23,6 +23,7 @@ from app.deps import ReadSessionDep, SettingsDep
 from app.errors import AppError, NotFound
 from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
+from app.repositories import exams as exam_repo
 from app.repositories import results as result_repo
 from app.services import live, rankings
 from app.services.exams import spec_of
@@ -62,14 +63,21 @@ def public_rankings(
         except ScoringError as exc:
             msg = f"q: {q!r} is not a pseudonym (11 letters and digits, e.g. K7QX3-M9TP2-R)"
             raise AppError(msg) from exc
-    exam_row = session.get(ExamVersion, snapshots[0].exam_id)
+    # A final selection publishes under its own code: its columns are stages, not sections.
+    exam_row = exam_repo.latest_published(session, exam)
     spec = spec_of(exam_row) if exam_row else None
     views = [
         rankings.snapshot_view(s, spec, query)
         for s in snapshots
         if formation is None or s.formation == formation
     ]
-    section_codes = spec.section_codes if spec else ()
+    section_codes = (
+        spec.section_codes
+        if spec
+        else tuple(snapshots[0].rows[0]["sections"])
+        if snapshots[0].rows
+        else ()
+    )
     if format == "csv":
         return Response(
             rankings.rows_csv(views, section_codes),
@@ -82,7 +90,9 @@ def public_rankings(
             "title": exam_row.title if exam_row else exam,
             "version": exam_row.version if exam_row else None,
         },
-        "sections": [{"code": s.code, "name": s.name} for s in spec.sections] if spec else [],
+        "sections": [{"code": s.code, "name": s.name} for s in spec.sections]
+        if spec
+        else [{"code": c, "name": c} for c in section_codes],
         "query": query,
         "formations": views,
     }

@@ -25,3 +25,23 @@ class CalibrationIn(BaseModel):
 
     model: Literal["rasch", "1pl", "2pl", "3pl"] = "2pl"
     apply: bool = False
+
+
+class StageBody(BaseModel):
+    """One stage of a final selection."""
+
+    exam: str = Field(min_length=1, max_length=64)
+    weight: float = Field(gt=0, le=100, description="percent of the final score")
+    label: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+
+
+class CombinedIn(BaseModel):
+    """A final selection: its public code, the stages and (optionally) the tie-breaks."""
+
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    stages: list[StageBody] = Field(min_length=2, max_length=5)
+    tie_breaks: list[str] | None = Field(
+        default=None,
+        description="e.g. SKD, SKD.TKP, SKD.TIU, SKD.TWK, grade_average, birth_date:ascending",
+    )
+    publish: bool = False

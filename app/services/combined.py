@@ -1,0 +1,244 @@
+"""Final selection from several stages (SKD 40 % + SKB 60 %), computed and published as a ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.errors import AppError, Conflict, NotFound
+from app.models.result import RankingSnapshot
+from app.repositories import exams as exam_repo
+from app.repositories import results as result_repo
+from app.services import audit, rankings
+from app.services.exams import spec_of
+from app.services.results import candidate_pseudonym
+from scoring.combined import Stage, StageResults, combine_stages, stage_column
+from scoring.ranking import Formation, RankInput, TieBreakKey, rank_formations
+
+STAGE_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
+
+
+@dataclass(frozen=True)
+class StageIn:
+    """One stage: an exam (its newest published version) and its weight in percent."""
+
+    exam: str
+    weight: float
+    label: str | None = None
+
+
+def _stage_results(
+    session: Session, exam_code: str, label: str
+) -> tuple[Any, StageResults, dict[str, Any]]:
+    exam = exam_repo.latest_published(session, exam_code)
+    if exam is None:
+        msg = f"exam {exam_code!r} has no published version"
+        raise NotFound(msg)
+    if result_repo.running_attempts(session, exam.id):
+        msg = f"attempts of {exam_code} are still running; combine stages once they have finished"
+        raise Conflict(msg)
+    spec = spec_of(exam)
+    rows = result_repo.candidates_of_exam(session, exam.id)
+    keys = np.array([r.nomor_peserta for r, _a, _s in rows], dtype=object)
+    codes = spec.section_codes
+    total = np.full(len(rows), np.nan)
+    scores = np.full((len(rows), len(codes)), np.nan)
+    passed = np.zeros(len(rows), dtype=np.bool_)
+    sat = np.zeros(len(rows), dtype=np.bool_)
+    for i, (_registration, attempt, result) in enumerate(rows):
+        if attempt is None or attempt.status == "ready":
+            continue
+        sat[i] = True
+        if attempt.status == "finished" and result is not None:
+            total[i] = result.total
+            scores[i] = [result.section_scores.get(c, np.nan) for c in codes]
+            passed[i] = result.passed
+    registrations = {r.nomor_peserta: r for r, _a, _s in rows}
+    stage = StageResults(
+        label, keys, total, codes, scores, passed if spec.categories else None, sat
+    )
+    return (exam, spec), stage, registrations
+
+
+def combine(
+    session: Session,
+    code: str,
+    stages: list[StageIn],
+    *,
+    secret: bytes,
+    tie_breaks: list[str] | None = None,
+) -> tuple[dict[str, Any], list[tuple[Formation, list[dict[str, Any]]]]]:
+    """The final ranking of the last stage's candidates, per the last stage's formations.
+
+    Each candidate's score is ``sum(total / max x weight)`` over the stages; ties break by
+    ``tie_breaks`` (stage totals such as ``SKD``, stage sections such as ``SKD.TKP``, roster
+    fields ``grade_average`` or ``birth_date``; add ``:ascending`` to reverse), by default the
+    first stage's total and its own tie-break sections, then the last stage's final
+    tie-breaks (e.g. grade average, older first). Absent from any stage: TH.
+    """
+    if not 2 <= len(stages) <= 5:
+        msg = "a combined selection has 2 to 5 stages"
+        raise AppError(msg)
+    if abs(sum(s.weight for s in stages) - 100) > 1e-9:
+        msg = f"stage weights add up to {sum(s.weight for s in stages):g} %, not 100 %"
+        raise AppError(msg)
+    loaded = []
+    for stage in stages:
+        label = stage.label or stage.exam.split("-")[0]
+        loaded.append((stage, label, *_stage_results(session, stage.exam, label)))
+    labels = [label for _s, label, *_rest in loaded]
+    if len(set(labels)) != len(labels):
+        msg = f"stage labels repeat ({', '.join(labels)}); give each stage its own label"
+        raise AppError(msg)
+    (_last_exam, last_spec), _last_stage, last_registrations = (
+        loaded[-1][2],
+        loaded[-1][3],
+        loaded[-1][4],
+    )
+    keys = np.array(sorted(last_registrations), dtype=object)
+    roster = {
+        "grade_average": np.array(
+            [
+                np.nan
+                if last_registrations[k].grade_average is None
+                else last_registrations[k].grade_average
+                for k in keys
+            ]
+        ),
+        "birth_date": np.array(
+            [
+                np.datetime64("NaT")
+                if last_registrations[k].birth_date is None
+                else np.datetime64(last_registrations[k].birth_date, "D")
+                for k in keys
+            ],
+            dtype="datetime64[D]",
+        ),
+    }
+    pseudonyms = np.array([candidate_pseudonym(secret, code, k) for k in keys], dtype=object)
+    scoring_stages = [
+        Stage(label, stage.weight, spec.max_total)
+        for stage, label, (_exam, spec), _results, _regs in loaded
+    ]
+    candidates = combine_stages(
+        scoring_stages,
+        [results for _s, _l, _e, results, _r in loaded],
+        keys,
+        roster,
+        display_key=pseudonyms,
+    )
+    first_label, first_spec = labels[0], loaded[0][2][1]
+    if tie_breaks:
+        keys_order = [_tie_break(t) for t in tie_breaks]
+    else:
+        keys_order = [TieBreakKey((stage_column(first_label),))]
+        keys_order += [
+            TieBreakKey(tuple(stage_column(first_label, s) for s in t.sections), t.descending)
+            for t in first_spec.tie_breaks
+            if t.sections
+        ]
+        keys_order += list(last_spec.final_tie_breaks)
+    formations = last_spec.formations or (Formation("ALL", "", "", max(1, len(keys))),)
+    formation_of = np.array(
+        [last_registrations[k].formation if last_spec.formations else "ALL" for k in keys],
+        dtype=object,
+    )
+    ranked = rank_formations(
+        # Ranked and published by pseudonym: the nomor peserta only matched the stages.
+        RankInput(
+            keys=pseudonyms,
+            section_codes=candidates.section_codes,
+            section_scores=candidates.section_scores,
+            total=candidates.total,
+            passed=candidates.passed,
+            sat=candidates.sat,
+            columns=candidates.columns,
+            display_key=pseudonyms,
+        ),
+        formation_of,
+        formations,
+        tuple(keys_order),
+    )
+    summary = {
+        "code": code,
+        "stages": [
+            {"exam": s.exam, "label": label, "weight": s.weight} for s, label, *_r in loaded
+        ],
+        "tie_breaks": [k.label for k in keys_order],
+    }
+    return summary, [
+        (ranking.formation, rankings.ranking_rows(ranking)) for ranking in ranked.values()
+    ]
+
+
+def _tie_break(text: str) -> TieBreakKey:
+    name, _, order = text.partition(":")
+    descending = order != "ascending"
+    if name in ("grade_average", "birth_date"):
+        return TieBreakKey.by_column(name, descending=descending if order else name != "birth_date")
+    return TieBreakKey((name,), descending)
+
+
+def publish_combined(
+    session: Session,
+    code: str,
+    stages: list[StageIn],
+    *,
+    secret: bytes,
+    actor: str,
+    now: datetime,
+    tie_breaks: list[str] | None = None,
+) -> tuple[dict[str, Any], list[rankings.Published]]:
+    """Compute and publish the final ranking as snapshots under ``code`` (diffs as usual)."""
+    summary, rows_by_formation = combine(
+        session, code, stages, secret=secret, tie_breaks=tie_breaks
+    )
+    last_exam = exam_repo.latest_published(session, stages[-1].exam)
+    assert last_exam is not None
+    published = []
+    for formation, rows in rows_by_formation:
+        previous = result_repo.latest_snapshot(session, code, formation.code)
+        if previous is not None and previous.rows == rows:
+            published.append(rankings.Published(formation.code, previous, "unchanged", 0))
+            continue
+        number = (previous.number + 1) if previous else 1
+        content = {
+            "combined": summary,
+            "formation": formation.code,
+            "number": number,
+            "rows": rows,
+            "supersedes": previous.content_hash if previous else None,
+        }
+        digest = rankings.content_hash(content)
+        snapshot = result_repo.add_snapshot(
+            session,
+            RankingSnapshot(
+                exam_code=code,
+                exam_id=last_exam.id,
+                formation=formation.code,
+                number=number,
+                rows=rows,
+                content_hash=digest,
+                signature=rankings.signature(secret, digest),
+                cause="final selection: "
+                + " + ".join(f"{s['label']} {s['weight']:g} %" for s in summary["stages"]),
+                diff=None,
+                supersedes_id=previous.id if previous else None,
+                published_at=now,
+                published_by=actor,
+            ),
+        )
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="ranking.publish_combined",
+            subject=f"ranking:{code}:{formation.code}:{number}",
+            payload={"content_hash": digest, "rows": len(rows), "stages": summary["stages"]},
+        )
+        published.append(rankings.Published(formation.code, snapshot, "published", 0))
+    return summary, published
