@@ -1,4 +1,4 @@
-"""Final selection from several stages (SKD 40 % + SKB 60 %), computed and published as a ranking."""
+"""Final selection from several stages (SKD 40 % + SKB 60 %), published as a ranking."""
 
 from __future__ import annotations
 
