@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,18 +15,44 @@ from app.models.result import RankingSnapshot, Result
 from app.models.sitting import Registration
 
 
-def candidates_of_exam(
-    session: Session, exam_id: int
-) -> list[tuple[Registration, Attempt | None, Result | None]]:
-    """Every registration of an exam version with its attempt and result (if any)."""
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """What ranking needs of one registration: roster fields, attempt status and result."""
+
+    nomor_peserta: str
+    category: str
+    formation: str
+    grade_average: float | None
+    birth_date: date | None
+    status: str | None  # None: never logged in
+    total: float | None
+    section_scores: dict[str, float] | None
+    passed: bool | None
+
+
+def candidates_of_exam(session: Session, exam_id: int) -> list[CandidateRow]:
+    """Every registration of an exam version with its attempt status and result (if any).
+
+    Plain columns, no ORM objects: a national exam ranks hundreds of thousands of rows.
+    """
     rows = session.execute(
-        select(Registration, Attempt, Result)
+        select(
+            Registration.nomor_peserta,
+            Registration.category,
+            Registration.formation,
+            Registration.grade_average,
+            Registration.birth_date,
+            Attempt.status,
+            Result.total,
+            Result.section_scores,
+            Result.passed,
+        )
         .outerjoin(Attempt, Attempt.registration_id == Registration.id)
         .outerjoin(Result, Result.attempt_id == Attempt.id)
         .where(Registration.exam_id == exam_id)
         .order_by(Registration.id)
-    ).all()
-    return [(r, a, s) for r, a, s in rows]
+    )
+    return [CandidateRow(*row) for row in rows]
 
 
 def running_attempts(session: Session, exam_id: int) -> int:

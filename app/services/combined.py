@@ -43,21 +43,21 @@ def _stage_results(
         raise Conflict(msg)
     spec = spec_of(exam)
     rows = result_repo.candidates_of_exam(session, exam.id)
-    keys = np.array([r.nomor_peserta for r, _a, _s in rows], dtype=object)
+    keys = np.array([r.nomor_peserta for r in rows], dtype=object)
     codes = spec.section_codes
     total = np.full(len(rows), np.nan)
     scores = np.full((len(rows), len(codes)), np.nan)
     passed = np.zeros(len(rows), dtype=np.bool_)
     sat = np.zeros(len(rows), dtype=np.bool_)
-    for i, (_registration, attempt, result) in enumerate(rows):
-        if attempt is None or attempt.status == "ready":
+    for i, row in enumerate(rows):
+        if row.status in (None, "ready"):
             continue
         sat[i] = True
-        if attempt.status == "finished" and result is not None:
-            total[i] = result.total
-            scores[i] = [result.section_scores.get(c, np.nan) for c in codes]
-            passed[i] = result.passed
-    registrations = {r.nomor_peserta: r for r, _a, _s in rows}
+        if row.status == "finished" and row.total is not None and row.section_scores is not None:
+            total[i] = row.total
+            scores[i] = [row.section_scores.get(c, np.nan) for c in codes]
+            passed[i] = bool(row.passed)
+    registrations = {r.nomor_peserta: r for r in rows}
     stage = StageResults(
         label, keys, total, codes, scores, passed if spec.categories else None, sat
     )

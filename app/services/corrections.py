@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
@@ -23,7 +23,6 @@ from app.models.exam import ExamVersion
 from app.models.result import KeyCorrection, RankingSnapshot, Result
 from app.models.sitting import Registration
 from app.repositories import exams as exam_repo
-from app.repositories import results as result_repo
 from app.services import audit, rankings
 from app.services.results import rule_dict
 from app.services.runtime import correction_action, load_runtime
@@ -134,20 +133,28 @@ def _action_dict(
 
 
 def _answers_at(session: Session, pairs: list[tuple[int, int]]) -> dict[int, int | None]:
-    """The current answer of each (attempt, position) pair, by attempt."""
+    """The current answer of each (attempt, position) pair, by attempt (one answer each)."""
     found: dict[int, int | None] = {}
-    by_attempt = dict(pairs)
-    ids = list(by_attempt)
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
+    if not pairs:
+        return found
+    if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(
-            select(Response.attempt_id, Response.position, Response.option).where(
-                Response.attempt_id.in_(chunk)
+            text(
+                "SELECT r.attempt_id, r.option FROM responses r "
+                "JOIN unnest(CAST(:ids AS integer[]), CAST(:positions AS smallint[])) AS t(a, p) "
+                "ON r.attempt_id = t.a AND r.position = t.p"
+            ),
+            {"ids": [a for a, _p in pairs], "positions": [p for _a, p in pairs]},
+        )
+        return {int(attempt_id): option for attempt_id, option in rows}
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        rows = session.execute(
+            select(Response.attempt_id, Response.option).where(
+                tuple_(Response.attempt_id, Response.position).in_(chunk)
             )
         )
-        for attempt_id, position, option in rows:
-            if by_attempt.get(attempt_id) == position:
-                found[attempt_id] = option
+        found.update({int(attempt_id): option for attempt_id, option in rows})
     return found
 
 
@@ -187,16 +194,25 @@ def plan_correction(
     )
 
     attempts = session.execute(
-        select(Attempt.id, Attempt.form, Registration.category, Result)
+        select(
+            Attempt.id,
+            Attempt.form,
+            Registration.category,
+            Result.section_scores,
+            Result.total,
+            Result.passed,
+            Result.pseudonym,
+        )
         .join(Registration, Registration.id == Attempt.registration_id)
         .join(Result, Result.attempt_id == Attempt.id)
         .where(Attempt.exam_id == exam.id, Attempt.status == "finished")
-    ).all()
-    holders: list[tuple[int, int, str, Result]] = []
-    for attempt_id, form, category, result in attempts:
-        for position, entry in enumerate(form or [], start=1):
-            if entry is not None and int(entry[0]) == item.id:
-                holders.append((attempt_id, position, category, result))
+    )
+    holders: list[tuple[int, int, str, Any]] = []
+    target = item.id
+    for attempt_id, form, category, *stored in attempts:
+        for position, entry in enumerate(form or (), start=1):
+            if entry is not None and entry[0] == target:
+                holders.append((attempt_id, position, category, stored))
                 break
     plan.attempts_with_item = len(holders)
     answers = _answers_at(session, [(a, p) for a, p, _c, _r in holders])
@@ -208,12 +224,13 @@ def plan_correction(
         else np.zeros(0)
     )
     updates: dict[int, Rescored] = {}
-    for (attempt_id, _position, category, result), change in zip(
+    for (attempt_id, _position, category, stored), change in zip(
         holders, delta.tolist(), strict=True
     ):
-        new_sections = dict(result.section_scores)
+        old_sections, old_total, old_passed, pseudonym = stored
+        new_sections = dict(old_sections)
         new_sections[section] = float(new_sections.get(section, 0.0)) + change
-        new_total = float(result.total) + change
+        new_total = float(old_total) + change
         rules = (
             explain(rule_set_for(runtime.spec.categories, category), new_sections, new_total)
             if runtime.spec.categories
@@ -223,12 +240,12 @@ def plan_correction(
         plan.changes.append(
             AttemptChange(
                 attempt_id,
-                result.pseudonym,
-                dict(result.section_scores),
+                pseudonym,
+                dict(old_sections),
                 new_sections,
-                float(result.total),
+                float(old_total),
                 new_total,
-                bool(result.passed),
+                bool(old_passed),
                 new_passed,
             )
         )
@@ -268,16 +285,25 @@ def _ranking_changes(
 
 
 def _write(session: Session, updates: dict[int, Rescored], revision: int) -> None:
-    rows = result_repo.result_rows_for_update(session, list(updates))
-    for attempt_id, (sections, total, passed, rules) in updates.items():
-        result = rows[attempt_id]
-        result.section_scores = sections
-        result.total = total
-        result.passed = passed
-        result.rules = rules
-        # computed_at (the moment the attempt finished) stays; the revision records the change.
-        result.scoring_revision = revision
-    session.flush()
+    """Rewrite the rescored results in one statement batch (computed_at, the moment the
+    attempt finished, stays; the scoring revision records the change)."""
+    if not updates:
+        return
+    rows = [
+        {
+            "attempt_id": attempt_id,
+            "section_scores": sections,
+            "total": total,
+            "passed": passed,
+            "rules": rules,
+            "scoring_revision": revision,
+        }
+        for attempt_id, (sections, total, passed, rules) in updates.items()
+    ]
+    # ORM bulk UPDATE by primary key: one executemany per chunk, no objects loaded.
+    for start in range(0, len(rows), 5000):
+        session.execute(update(Result), rows[start : start + 5000])
+    session.expire_all()
 
 
 def correct(
@@ -351,17 +377,22 @@ def correct(
             "pass_changes": summary["pass_changes"],
         },
     )
-    published = session.scalars(
-        select(RankingSnapshot.formation).where(RankingSnapshot.exam_code == exam.code).distinct()
-    ).all()
-    for formation in published:
+    published = set(
+        session.scalars(
+            select(RankingSnapshot.formation)
+            .where(RankingSnapshot.exam_code == exam.code)
+            .distinct()
+        )
+    )
+    if published:
+        # One ranking computation republishes every formation that had been published.
         rankings.publish(
             session,
             exam.code,
             secret=secret,
             actor=actor,
             now=now,
-            formation=formation,
+            formations=published,
             cause=cause,
         )
     return plan

@@ -19,11 +19,13 @@ from app.models.exam import ExamVersion
 from app.models.result import RankingSnapshot
 from app.repositories import exams as exam_repo
 from app.repositories import results as repo
+from app.repositories.results import CandidateRow
 from app.security import derive_key
 from app.services import audit
 from app.services.exams import spec_of
-from app.services.results import candidate_pseudonym
+from app.services.results import pseudonym_key
 from item_bank.exam_spec import ExamSpec
+from scoring.pseudonym import pseudonyms
 from scoring.ranking import Formation, Ranking, RankInput, diff_rankings, rank_formations
 
 
@@ -36,15 +38,14 @@ class Computed:
     rankings: dict[str, Ranking]
 
 
-def _roster_columns(registrations: list[Any]) -> dict[str, np.ndarray]:
+def _roster_columns(rows: list[CandidateRow]) -> dict[str, np.ndarray]:
     grades = np.array(
-        [np.nan if r.grade_average is None else r.grade_average for r in registrations],
-        dtype=np.float64,
+        [np.nan if r.grade_average is None else r.grade_average for r in rows], dtype=np.float64
     )
     births = np.array(
         [
             np.datetime64("NaT") if r.birth_date is None else np.datetime64(r.birth_date, "D")
-            for r in registrations
+            for r in rows
         ],
         dtype="datetime64[D]",
     )
@@ -62,21 +63,17 @@ def compute(session: Session, exam: ExamVersion, secret: bytes) -> Computed:
     codes = spec.section_codes
     n = len(rows)
     keys = np.array(
-        [candidate_pseudonym(secret, exam.code, r.nomor_peserta) for r, _a, _s in rows],
-        dtype=object,
+        pseudonyms(pseudonym_key(secret), exam.code, [r.nomor_peserta for r in rows]), dtype=object
     )
     scores = np.full((n, len(codes)), np.nan)
     total = np.full(n, np.nan)
     passed = np.zeros(n, dtype=np.bool_)
-    sat = np.zeros(n, dtype=np.bool_)
-    for i, (_registration, attempt, result) in enumerate(rows):
-        if attempt is None or attempt.status == "ready":
-            continue
-        sat[i] = True
-        if attempt.status == "finished" and result is not None:
-            scores[i] = [result.section_scores.get(c, 0.0) for c in codes]
-            total[i] = result.total
-            passed[i] = result.passed
+    sat = np.array([r.status not in (None, "ready") for r in rows], dtype=np.bool_)
+    for i, row in enumerate(rows):
+        if row.status == "finished" and row.total is not None and row.section_scores is not None:
+            scores[i] = [row.section_scores.get(c, 0.0) for c in codes]
+            total[i] = row.total
+            passed[i] = bool(row.passed)
     candidates = RankInput(
         keys=keys,
         section_codes=codes,
@@ -84,10 +81,10 @@ def compute(session: Session, exam: ExamVersion, secret: bytes) -> Computed:
         total=total,
         passed=passed,
         sat=sat,
-        columns=_roster_columns([r for r, _a, _s in rows]),
+        columns=_roster_columns(rows),
         display_key=keys,
     )
-    formation_of = np.array([r.formation for r, _a, _s in rows], dtype=object)
+    formation_of = np.array([r.formation for r in rows], dtype=object)
     formations = spec.formations or (Formation("ALL", "", "", max(1, n)),)
     if not spec.formations:
         formation_of = np.array(["ALL"] * n, dtype=object)
@@ -166,6 +163,7 @@ def publish(
     now: datetime,
     formation: str | None = None,
     cause: str = "publication",
+    formations: set[str] | None = None,
 ) -> list[Published]:
     """Publish snapshots of the newest published exam version's rankings.
 
@@ -190,7 +188,9 @@ def publish(
         raise NotFound(msg)
     out: list[Published] = []
     for code, ranking in computed.rankings.items():
-        if formation is not None and code != formation:
+        if (formation is not None and code != formation) or (
+            formations is not None and code not in formations
+        ):
             continue
         rows = ranking_rows(ranking)
         previous = repo.latest_snapshot(session, exam.code, code)
