@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -30,7 +31,14 @@ class Attempt(Base):
     """
 
     __tablename__ = "attempts"
-    __table_args__ = (Index("ix_attempts_status_deadline", "status", "deadline_at"),)
+    __table_args__ = (
+        Index("ix_attempts_status_deadline", "status", "deadline_at"),
+        Index(
+            "ix_attempts_item_ids",
+            "item_ids",
+            postgresql_using="gin",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), unique=True)
@@ -39,6 +47,11 @@ class Attempt(Base):
     status: Mapped[str] = mapped_column(String(16))
     device_generation: Mapped[int] = mapped_column(Integer, default=1)
     form: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The form's item version ids by position (0: an adaptive position not given yet), so a key
+    # correction finds the attempts holding an item by index instead of reading every form.
+    item_ids: Mapped[list[int] | None] = mapped_column(
+        postgresql.ARRAY(Integer).with_variant(JSON, "sqlite")
+    )
     form_seed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]

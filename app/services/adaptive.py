@@ -229,9 +229,15 @@ def answer(
         if chosen is not None:
             entries[position] = chosen
             attempt.form = entries
+            attempt.item_ids = form_item_ids(entries)
             following = position + 1
     attempt.last_seen_at = now
     return AdaptiveAck(position, option, seq, True, following, left, now)
+
+
+def form_item_ids(entries: list[Any]) -> list[int]:
+    """The item version id at each position (0: an adaptive position not given yet)."""
+    return [0 if entry is None else int(entry[0]) for entry in entries]
 
 
 def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int, int | None]:

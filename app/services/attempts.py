@@ -160,6 +160,7 @@ def start(
             "adaptive_algorithm": ADAPTIVE_ALGORITHM,
         }
     attempt.form = entries
+    attempt.item_ids = adaptive.form_item_ids(entries)
     attempt.started_at = now
     attempt.deadline_at = now + timedelta(
         minutes=runtime.spec.duration_minutes + registration.extra_minutes

@@ -9,19 +9,30 @@ attempt, which keeps a correction touching 100,000 attempts within seconds.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    Integer,
+    String,
+    column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
-from app.models.attempt import Attempt, Response
+from app.models.attempt import Response
 from app.models.exam import ExamVersion
 from app.models.result import KeyCorrection, RankingSnapshot, Result
-from app.models.sitting import Registration
 from app.repositories import exams as exam_repo
 from app.services import audit, rankings
 from app.services.results import rule_dict
@@ -132,6 +143,38 @@ def _action_dict(
     raise AppError(msg)
 
 
+_HOLDERS = {
+    # A GIN index on item_ids finds the holders; array_position gives the position.
+    "postgresql": (
+        "SELECT a.id, array_position(a.item_ids, CAST(:item AS integer)), reg.category, r.section_scores, "
+        "r.total, r.passed, r.pseudonym FROM attempts a "
+        "JOIN registrations reg ON reg.id = a.registration_id "
+        "JOIN results r ON r.attempt_id = a.id "
+        "WHERE a.exam_id = :exam AND a.status = 'finished' AND a.item_ids @> ARRAY[CAST(:item AS integer)]"
+    ),
+    "sqlite": (
+        "SELECT a.id, j.key + 1, reg.category, r.section_scores, r.total, r.passed, r.pseudonym "
+        "FROM attempts a JOIN registrations reg ON reg.id = a.registration_id "
+        "JOIN results r ON r.attempt_id = a.id JOIN json_each(a.item_ids) AS j "
+        "WHERE a.exam_id = :exam AND a.status = 'finished' AND j.value = :item"
+    ),
+}
+
+
+def _holders(session: Session, exam_id: int, item_id: int) -> list[Any]:
+    """Finished attempts whose form holds ``item_id``: id, position, category, stored result."""
+    statement = text(_HOLDERS[session.get_bind().dialect.name]).columns(
+        column("id", Integer),
+        column("position", Integer),
+        column("category", String),
+        column("section_scores", JSON),
+        column("total", Float),
+        column("passed", Boolean),
+        column("pseudonym", String),
+    )
+    return list(session.execute(statement, {"exam": exam_id, "item": item_id}))
+
+
 def _answers_at(session: Session, pairs: list[tuple[int, int]]) -> dict[int, int | None]:
     """The current answer of each (attempt, position) pair, by attempt (one answer each)."""
     found: dict[int, int | None] = {}
@@ -193,27 +236,10 @@ def plan_correction(
         exam.code, exam.version, f"{item.code} v{item.version}", action, request.reason.strip()
     )
 
-    attempts = session.execute(
-        select(
-            Attempt.id,
-            Attempt.form,
-            Registration.category,
-            Result.section_scores,
-            Result.total,
-            Result.passed,
-            Result.pseudonym,
-        )
-        .join(Registration, Registration.id == Attempt.registration_id)
-        .join(Result, Result.attempt_id == Attempt.id)
-        .where(Attempt.exam_id == exam.id, Attempt.status == "finished")
-    )
-    holders: list[tuple[int, int, str, Any]] = []
-    target = item.id
-    for attempt_id, form, category, *stored in attempts:
-        for position, entry in enumerate(form or (), start=1):
-            if entry is not None and entry[0] == target:
-                holders.append((attempt_id, position, category, stored))
-                break
+    holders = [
+        (attempt_id, position, category, stored)
+        for attempt_id, position, category, *stored in _holders(session, exam.id, item.id)
+    ]
     plan.attempts_with_item = len(holders)
     answers = _answers_at(session, [(a, p) for a, p, _c, _r in holders])
     chosen = [answers.get(a) for a, _p, _c, _r in holders]
@@ -288,6 +314,28 @@ def _write(session: Session, updates: dict[int, Rescored], revision: int) -> Non
     """Rewrite the rescored results in one statement batch (computed_at, the moment the
     attempt finished, stays; the scoring revision records the change)."""
     if not updates:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One UPDATE joined to arrays: 100,000 results in one round trip.
+        ids = list(updates)
+        session.execute(
+            text(
+                "UPDATE results AS r SET section_scores = u.s::json, total = u.t, passed = u.p, "
+                "rules = u.r::json, scoring_revision = :revision "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:s AS text[]), CAST(:t AS float8[]), "
+                "CAST(:p AS boolean[]), CAST(:r AS text[])) AS u(id, s, t, p, r) "
+                "WHERE r.attempt_id = u.id"
+            ),
+            {
+                "revision": revision,
+                "ids": ids,
+                "s": [json.dumps(updates[i][0]) for i in ids],
+                "t": [updates[i][1] for i in ids],
+                "p": [updates[i][2] for i in ids],
+                "r": [json.dumps(updates[i][3]) for i in ids],
+            },
+        )
+        session.expire_all()
         return
     rows = [
         {
