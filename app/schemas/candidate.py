@@ -43,6 +43,10 @@ class ItemView(BaseModel):
     flagged: bool
     adaptive: bool = Field(default=False, description="chosen for this candidate as they go")
     locked: bool = Field(default=False, description="an answered adaptive item: final")
+    pending: bool = Field(
+        default=False,
+        description="an adaptive position whose item comes once the one before is answered",
+    )
 
 
 class SectionView(BaseModel):

@@ -303,9 +303,24 @@ def candidate_state(
         answers = {r.position: r for r in repo.responses(session, attempt.id)}
         state["last_seq"] = max((r.seq for r in answers.values()), default=0)
         items = []
+        blocks = adaptive.section_blocks(runtime)
         for index, entry in enumerate(attempt.form, start=1):
             if entry is None:
-                continue  # an adaptive position not given yet
+                # An adaptive position not given yet: a placeholder keeps positions in place.
+                items.append(
+                    {
+                        "position": index,
+                        "section": next(c for c, (lo, hi) in blocks.items() if lo <= index < hi),
+                        "stem": "",
+                        "options": [],
+                        "option": None,
+                        "flagged": False,
+                        "adaptive": True,
+                        "locked": False,
+                        "pending": True,
+                    }
+                )
+                continue
             item_id, order = entry[0], entry[1]
             is_adaptive = len(entry) > 2
             content = runtime.items[int(item_id)]

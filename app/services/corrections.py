@@ -146,11 +146,12 @@ def _action_dict(
 _HOLDERS = {
     # A GIN index on item_ids finds the holders; array_position gives the position.
     "postgresql": (
-        "SELECT a.id, array_position(a.item_ids, CAST(:item AS integer)), reg.category, r.section_scores, "
-        "r.total, r.passed, r.pseudonym FROM attempts a "
+        "SELECT a.id, array_position(a.item_ids, CAST(:item AS integer)), reg.category, "
+        "r.section_scores, r.total, r.passed, r.pseudonym FROM attempts a "
         "JOIN registrations reg ON reg.id = a.registration_id "
         "JOIN results r ON r.attempt_id = a.id "
-        "WHERE a.exam_id = :exam AND a.status = 'finished' AND a.item_ids @> ARRAY[CAST(:item AS integer)]"
+        "WHERE a.exam_id = :exam AND a.status = 'finished' "
+        "AND a.item_ids @> ARRAY[CAST(:item AS integer)]"
     ),
     "sqlite": (
         "SELECT a.id, j.key + 1, reg.category, r.section_scores, r.total, r.passed, r.pseudonym "

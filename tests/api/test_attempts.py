@@ -87,6 +87,7 @@ def test_state_never_carries_keys_or_points(client, exam):
             "flagged",
             "adaptive",
             "locked",
+            "pending",
         }
         for option in item["options"]:
             assert set(option) == {"id", "text"}

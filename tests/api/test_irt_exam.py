@@ -113,9 +113,11 @@ def test_adaptive_section_chooses_items_one_at_a_time_with_no_going_back(
     headers = login(client, nomor, pin)
     state = client.post("/api/v1/attempts/current/start", headers=headers).json()
     adaptive = [i for i in state["items"] if i["adaptive"]]
-    assert [i["section"] for i in state["items"]] == ["TWK"] * 3 + ["TIU"]
+    assert [i["section"] for i in state["items"]] == ["TWK"] * 3 + ["TIU"] * 8
     assert adaptive[0]["position"] == 4
     assert adaptive[0]["locked"] is False
+    # Positions stay in place: items not chosen yet are placeholders without content.
+    assert all(i["pending"] and i["stem"] == "" for i in adaptive[1:])
 
     replay = client.get(f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee).json()
     keys = {i["position"]: i["key"] for i in replay["items"]}
@@ -151,7 +153,7 @@ def test_adaptive_section_chooses_items_one_at_a_time_with_no_going_back(
     assert 4 <= given <= 8
 
     during = client.get("/api/v1/attempts/current", headers=headers).json()
-    tiu = [i for i in during["items"] if i["section"] == "TIU"]
+    tiu = [i for i in during["items"] if i["section"] == "TIU" and not i["pending"]]
     assert len(tiu) == given
     assert all(i["locked"] for i in tiu)
     # Fixed items still save through the ordinary path.

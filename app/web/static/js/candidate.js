@@ -241,8 +241,22 @@ function mergeItems(state) {
 
 function saved(ack, entry) {
   countdown.sync(ack.remaining_seconds, false);
+  if (session.awaitingAdaptive === entry.position) {
+    // The next adaptive item (or, at the section's end, the item after it) arrives with a refresh.
+    session.awaitingAdaptive = null;
+    const target = ack.next_position ?? nextAfterAdaptive(entry.position);
+    refresh().then(() => (target ? go(target) : openFinish()));
+    return;
+  }
   // Not applied with a newer seq: an answer from another PC stands; show it.
   if (!ack.applied && ack.seq > entry.seq) refresh();
+}
+
+/** The first position after the adaptive section holding ``position`` (null at the end). */
+function nextAfterAdaptive(position) {
+  const section = session.items[position - 1]?.section;
+  const later = session.items.find((item) => item.position > position && item.section !== section);
+  return later ? later.position : null;
 }
 
 function saveStopped(error) {
@@ -306,9 +320,20 @@ function renderItem({ keepFocus = false } = {}) {
     input.checked = input.value === item.option;
     input.closest(".option").classList.toggle("chosen", input.checked);
   }
+  const note = $("#adaptive-note");
+  note.hidden = !item.adaptive;
+  note.textContent = item.pending
+    ? t("exam.adaptive_pending")
+    : item.locked
+      ? t("exam.adaptive_locked")
+      : item.adaptive
+        ? t("exam.adaptive_confirm")
+        : "";
+  for (const input of $$("#option-list input")) input.disabled = Boolean(item.locked || item.pending);
   const flag = $("#flag-button");
   flag.setAttribute("aria-pressed", String(item.flagged));
-  $("#clear-button").disabled = item.option === null;
+  flag.disabled = Boolean(item.adaptive);
+  $("#clear-button").disabled = item.option === null || Boolean(item.adaptive);
   $("#prev-button").disabled = item.position === 1;
   updateGrid();
 }
@@ -334,16 +359,18 @@ function record(item) {
 function choose(letter) {
   const item = currentItem();
   if (!canAnswer() || !item.options.some((option) => option.id === letter)) return false;
+  if (item.locked || item.pending) return false;
   if (item.option === letter) return true;
   item.option = letter;
-  record(item);
+  // An adaptive answer is final: it goes out only with "Simpan dan Lanjutkan".
+  if (!item.adaptive) record(item);
   renderItem({ keepFocus: true });
   return true;
 }
 
 function clearAnswer() {
   const item = currentItem();
-  if (!canAnswer() || item.option === null) return;
+  if (!canAnswer() || item.option === null || item.adaptive) return;
   item.option = null;
   record(item);
   renderItem({ keepFocus: true });
@@ -352,7 +379,7 @@ function clearAnswer() {
 
 function toggleFlag() {
   const item = currentItem();
-  if (!canAnswer()) return;
+  if (!canAnswer() || item.adaptive) return;
   item.flagged = !item.flagged;
   record(item);
   renderItem({ keepFocus: true });
@@ -360,6 +387,20 @@ function toggleFlag() {
 }
 
 function next() {
+  const item = currentItem();
+  if (item && item.adaptive && !item.locked && !item.pending) {
+    if (!canAnswer()) return;
+    if (item.option === null) {
+      announce(t("exam.adaptive_choose"));
+      return;
+    }
+    // Sent now and locked; the server answers with the position of the item it chose next.
+    item.locked = true;
+    record(item);
+    session.awaitingAdaptive = item.position;
+    renderItem({ keepFocus: true });
+    return;
+  }
   if (session.current < session.items.length) go(session.current + 1);
   else openFinish();
 }
@@ -419,6 +460,7 @@ function updateGrid() {
     if (!item) continue;
     const state = item.flagged ? "flagged" : item.option ? "answered" : "unanswered";
     cell.dataset.state = state;
+    cell.disabled = Boolean(item.pending);
     cell.querySelector(".cell-letter").textContent = item.option ?? "";
     cell.setAttribute("aria-label", cellLabel(item));
     const isCurrent = item.position === session.current;
