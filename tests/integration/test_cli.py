@@ -133,3 +133,25 @@ def test_audit_verify_after_commands(ujian, tmp_path):
     verified = ujian("audit", "verify")
     assert verified.returncode == 0
     assert "intact" in verified.stdout
+
+
+def test_simulate_reports_precision_and_exposure(ujian):
+    result = ujian("simulate", "--examinees", "60", "--bank", "200", "--max-items", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)[0]
+    assert report["n_examinees"] == 60
+    assert 0 < report["rmse"] < 1.5
+    assert 0 < report["max_exposure"] <= 1
+
+
+def test_calibrate_needs_finished_attempts(ujian, tmp_path):
+    bank = tmp_path / "bank.json"
+    bank.write_bytes(bank_json())
+    ujian("bank", "import", str(bank))
+    spec = tmp_path / "mini.yaml"
+    spec.write_text(SMALL_SPEC.format(duration=10))
+    ujian("exam", "create", str(spec))
+    ujian("exam", "publish", "MINI")
+    result = ujian("calibrate", "MINI")
+    assert result.returncode == 1
+    assert "at least 50" in result.stderr
