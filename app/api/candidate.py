@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -183,18 +182,16 @@ async def save(
     """``option`` is the shown letter or null to clear. A ``seq`` not newer than the stored
     one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
     with 409 ``DeadlinePassed``."""
-    future = svc.writer.submit(
-        SaveRequest(
-            attempt_id=claim.attempt_id,
-            generation=claim.generation,
-            position=position,
-            option=body.option,
-            flagged=body.flagged,
-            seq=body.seq,
-        )
+    request = SaveRequest(
+        attempt_id=claim.attempt_id,
+        generation=claim.generation,
+        position=position,
+        option=body.option,
+        flagged=body.flagged,
+        seq=body.seq,
     )
     try:
-        outcome = await asyncio.wrap_future(future)
+        outcome = await svc.writer.save(request)
     except AdaptivePosition:
         return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
     return SaveAck(

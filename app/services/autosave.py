@@ -16,6 +16,7 @@ process memory: two app processes on one PostgreSQL behave exactly like one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -131,7 +132,21 @@ class FormCache:
 @dataclass
 class _Pending:
     request: SaveRequest
-    future: Future[SaveOutcome]
+    future: Future[SaveOutcome] | asyncio.Future[SaveOutcome]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _settle(
+    settled: list[tuple[asyncio.Future[SaveOutcome], SaveOutcome | BaseException]],
+) -> None:
+    """Resolve a batch's futures on their event loop (one wake-up for the whole batch)."""
+    for future, outcome in settled:
+        if future.done():
+            continue  # the request was cancelled (client gone); the answer is stored anyway
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 class AutosaveWriter:
@@ -172,6 +187,20 @@ class AutosaveWriter:
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
+
+    async def save(self, request: SaveRequest) -> SaveOutcome:
+        """Queue a save from the event loop and wait for the commit that holds it.
+
+        The batch's outcomes come back to the loop in one ``call_soon_threadsafe``: one wake-up
+        per commit rather than one per answer.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[SaveOutcome] = loop.create_future()
+        if self._thread is None or self._stopping:
+            msg = "the service is shutting down; retry"
+            raise Unavailable(msg)
+        self._queue.put(_Pending(request, future, loop))
+        return await future
 
     def submit(self, request: SaveRequest) -> Future[SaveOutcome]:
         """Queue a save; the future resolves after the commit that holds it."""
@@ -222,19 +251,30 @@ class AutosaveWriter:
             outcomes, expired = None, set()
         if outcomes is None:
             error = Unavailable("the answer could not be stored right now; it will be retried")
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
+            self._deliver(batch, [error] * len(batch))
             return
         self.batches += 1
         self.saves += len(batch)
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, AppError):
-                pending.future.set_exception(outcome)
-            else:
-                pending.future.set_result(outcome)
+        self._deliver(batch, outcomes)
         if expired and self._on_expired is not None:
             self._on_expired(expired)
+
+    @staticmethod
+    def _deliver(batch: list[_Pending], outcomes: list[Any]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.loop is not None:
+                by_loop.setdefault(pending.loop, []).append((pending.future, outcome))
+                continue
+            future = pending.future
+            assert isinstance(future, Future)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        for loop, settled in by_loop.items():
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, settled)
 
     def _write(self, requests: list[SaveRequest]) -> tuple[list[SaveOutcome | AppError], set[int]]:
         now = self._clock.now()
