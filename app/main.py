@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import api_routers
+from app.api.responses import error_doc
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
@@ -54,7 +55,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for router in api_routers():
-        app.include_router(router)
+        # Any route may refuse its input: 400 (an unreadable body, a request that makes no
+        # sense) or 422 (validation), both in the error envelope.
+        app.include_router(router, responses=error_doc(400, 422))
     app.include_router(pages.router)
     app.mount("/static", assets.static_files(), name="static")
     return app

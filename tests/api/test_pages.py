@@ -3,16 +3,31 @@ every asset comes from Ujian itself (test centres may have no internet)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from html.parser import HTMLParser
 
 import pytest
 
+from app.models.staff import Role
 from app.web.assets import STATIC_DIR
 from app.web.i18n import LOCALES_DIR, catalogue, choose_language, translate
 from app.web.pages import TEMPLATES_DIR
+from tests.support.factory import mini_exam, take_exam
 
-PAGES = ("/", "/slip", "/proctor")
+PAGES = (
+    "/",
+    "/slip",
+    "/proctor",
+    "/live/1",
+    "/rankings/SKD-CPNS",
+    "/verify",
+    "/verify/ABCDEFGH-IJKL",
+    "/committee",
+    "/committee/corrections",
+)
+PUBLIC_PAGES = ("/live/1", "/rankings/SKD-CPNS", "/verify", "/verify/ABCDEFGH-IJKL")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -156,6 +171,40 @@ DYNAMIC_KEYS = (
     ]
     + ["action.pins.all.description", "action.pins.all.submit"]
     + ["layout.lang_id", "layout.lang_en", "candidate.title", "slip.title", "proctor.title"]
+    + ["live.title", "rankings.title", "verify.title", "committee.title", "corrections.title"]
+    + [
+        f"live.connection.{s}"
+        for s in ("connecting", "reconnecting", "live", "retrying", "polling", "offline", "stopped")
+    ]
+    + [f"rankings.status.{s}" for s in ("pl", "p", "tl", "th")]
+    + [f"verify.reason.{r}" for r in ("authentic", "altered", "unknown", "malformed")]
+    + [f"publish_outcome.{o}" for o in ("published", "unchanged")]
+    + [f"exam_status.{s}" for s in ("draft", "published")]
+    + [
+        f"flag.{f}"
+        for f in (
+            "likely_miskey",
+            "weights_reversed",
+            "low_discrimination",
+            "too_hard",
+            "too_easy",
+            "rare_option",
+            "few_responses",
+        )
+    ]
+    + [
+        f"corrections.kind.{k}{part}"
+        for k in ("correct_key", "set_points", "annul")
+        for part in ("", ".help")
+    ]
+    + [f"corrections.mode.{m}{part}" for m in ("award_all", "drop") for part in ("", ".help")]
+    + [f"corrections.count.{c}" for c in ("attempts_with_item", "attempts_changed", "pass_changes")]
+    + [
+        "corrections.action.correct_key",
+        "corrections.action.set_points",
+        "corrections.action.annul.award_all",
+        "corrections.action.annul.drop",
+    ]
 )
 
 
@@ -192,3 +241,47 @@ def test_the_candidate_page_carries_no_key_or_points(client):
     html = client.get("/").text
     assert not re.search(r"""["']?\b(key|points|answer_key)\b["']?\s*:""", html)
     assert "points" not in html.lower()
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_pages_need_no_login_and_speak_both_languages(client, path):
+    indonesian = client.get(path)
+    assert indonesian.status_code == 200
+    assert '<html lang="id"' in indonesian.text
+    english = client.get(f"{path}?lang=en")
+    assert '<html lang="en"' in english.text
+
+
+def test_page_addresses_are_escaped_into_the_shell(client):
+    html = client.get("/rankings/%3Cscript%3Ealert(1)").text
+    assert "<script>alert" not in html
+    assert 'data-exam="&lt;script&gt;alert(1)"' in html
+    html = client.get("/verify/%22%3E%3Cimg%20src%3Dx%3E").text
+    assert "<img src=x>" not in html
+    html = client.get("/live/%22onmouseover%3Dx").text
+    assert 'data-sitting="&#34;onmouseover=x"' in html
+
+
+def test_the_committee_console_admits_exactly_the_item_reports_styles(
+    client, db, clock, app, staff_headers
+):
+    """The report is shown in a sandboxed srcdoc frame, which inherits the console's policy: the
+    report's own style blocks, and nothing else inline, must be allowed there."""
+    committee = staff_headers(Role.COMMITTEE)
+    exam = mini_exam(db, clock, app.state.secret, candidates=2)
+    take_exam(client, exam, "2026000001", committee, {"TWK": "key", "TKP": "key"})
+    take_exam(client, exam, "2026000002", committee, {"TWK": "wrong", "TKP": "wrong"})
+    report = client.get("/api/v1/exams/MINI/item-report", headers=committee)
+    assert report.status_code == 200, report.text
+    blocks = re.findall(r"<style>(.*?)</style>", report.text, flags=re.DOTALL)
+    assert blocks
+    assert "style=" not in report.text  # style attributes would need 'unsafe-hashes'
+    hashes = {base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in blocks}
+    policy = client.get("/committee").headers["content-security-policy"]
+    style_src = next(d for d in policy.split("; ") if d.startswith("style-src "))
+    assert set(re.findall(r"'sha256-([^']+)'", style_src)) == hashes
+    assert "unsafe-inline" not in policy
+    # Every other page keeps the plain policy.
+    for path in PAGES:
+        if path != "/committee":
+            assert "sha256-" not in client.get(path).headers["content-security-policy"], path

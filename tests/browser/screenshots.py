@@ -5,6 +5,8 @@
 Builds the demo (``ujian demo``) in a temporary SQLite database, serves it with ``ujian serve``,
 brings a few candidates to different points of the exam through the API so the proctor console
 has something to show, and photographs each main screen at 1366×768 (and the exam at 1024×768).
+Then every candidate finishes (most answering like prepared candidates, a few guessing) for the
+live score board, slip verification, the committee console and the published rankings.
 """
 
 from __future__ import annotations
@@ -69,6 +71,40 @@ class Api:
                 headers=headers,
             )
         return state
+
+    def finish(self, headers: dict[str, str]) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.post(
+            "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+        ).json()
+        return result
+
+    def sit(
+        self, headers: dict[str, str], committee: dict[str, str], skill: float, rng: random.Random
+    ) -> dict[str, Any]:
+        """Start and answer every item like a candidate of ``skill`` (the chance of the key, or
+        of the best TKP option), leaving a few blank; finish. The key comes from the replay."""
+        state = self.client.post("/api/v1/attempts/current/start", headers=headers).json()
+        replay = self.client.get(
+            f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee
+        ).json()
+        seq = 0
+        for item in replay["items"]:
+            if rng.random() < 0.03:
+                continue
+            ranked = sorted(item["options"], key=lambda o: -(o.get("points") or 0))
+            best = item["key"] or ranked[0]["id"]
+            others = [o["id"] for o in item["options"] if o["id"] != best]
+            seq += 1
+            self.client.put(
+                f"/api/v1/attempts/current/responses/{item['position']}",
+                json={
+                    "option": best if rng.random() < skill else rng.choice(others),
+                    "flagged": False,
+                    "seq": seq,
+                },
+                headers=headers,
+            )
+        return self.finish(headers)
 
 
 def populate(api: Api, logins: dict[str, Any], proctor: dict[str, str]) -> None:
@@ -250,6 +286,149 @@ def english_screen(browser: Any, base: str, out: Path) -> None:
     context.close()
 
 
+def finish_everyone(
+    api: Api, logins: dict[str, Any], proctor: dict[str, str], committee: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Every candidate who started finishes; the others sit the exam now (one stays absent).
+    Returns the results by nomor peserta."""
+    rng = random.Random(11)
+    results: dict[str, dict[str, Any]] = {}
+    sitting = logins["sittings"][0]["id"]
+    seats = api.client.get(f"/api/v1/sittings/{sitting}/seats", headers=proctor)
+    by_nomor = {s["nomor_peserta"]: s for s in seats.json()["seats"]}
+    # The PIN sheet photographed above replaced every PIN: issue the ones to use from here on.
+    issued = api.client.post(
+        f"/api/v1/sittings/{sitting}/pins",
+        json={"reason": "lembar PIN baru untuk sesi lanjutan"},
+        headers=proctor,
+    ).json()
+    pins = {p["nomor_peserta"]: p["pin"] for p in issued}
+    candidates = [{**c, "pin": pins[c["nomor_peserta"]]} for c in logins["candidates"]]
+    logins["candidates"] = candidates
+    for index, candidate in enumerate(candidates[:-1]):
+        nomor = candidate["nomor_peserta"]
+        seat = by_nomor[nomor]
+        if seat["status"] == "finished" or index == 8:
+            continue  # finished already; candidate 9 logged in and never started (TH)
+        if seat["status"] == "paused":
+            api.client.post(
+                f"/api/v1/attempts/{seat['attempt_id']}/resume",
+                json={"reason": "PC pengganti siap"},
+                headers=proctor,
+            )
+        headers = api.candidate(nomor, candidate["pin"])
+        if seat["status"] in ("in_progress", "paused"):
+            results[nomor] = api.finish(headers)["result"]
+        else:
+            results[nomor] = api.sit(headers, committee, rng.uniform(0.45, 0.92), rng)["result"]
+    return results
+
+
+def live_screen(
+    browser: Any, base: str, out: Path, api: Api, logins: dict[str, Any], committee: dict[str, str]
+) -> None:
+    """The board with most of the room finished, the last candidate arriving on screen."""
+    context = browser.new_context(base_url=base, viewport=WIDE)
+    page = context.new_page()
+    page.goto(f"/live/{logins['sittings'][0]['id']}")
+    page.wait_for_selector('#live-connection[data-state="live"]')
+    last = logins["candidates"][-1]
+    headers = api.candidate(last["nomor_peserta"], last["pin"])
+    result = api.sit(headers, committee, 0.88, random.Random(5))["result"]
+    page.wait_for_selector(f'#live-body tr[data-pseudonym="{result["pseudonym"]}"]')
+    page.mouse.move(0, 0)
+    shoot(page, out, "18-live-board")
+    context.close()
+
+
+def verify_screens(browser: Any, base: str, out: Path, code: str) -> None:
+    context = browser.new_context(base_url=base, viewport=WIDE)
+    page = context.new_page()
+    page.goto(f"/verify/{code}")
+    page.wait_for_selector("#verdict:not([hidden])")
+    page.set_viewport_size({"width": 1366, "height": 1000})
+    shoot(page, out, "19-verify-authentic")
+    forged = code[:-1] + ("A" if code[-1] != "A" else "B")
+    page.goto(f"/verify/{forged}")
+    page.wait_for_selector("#verdict:not([hidden])")
+    shoot(page, out, "20-verify-forged")
+    context.close()
+
+
+def committee_screens(browser: Any, base: str, out: Path, staff: dict[str, str]) -> None:
+    """Publish the rankings, open the item analysis, dry-run and apply a key correction on the
+    most often drawn TWK item (its most chosen wrong option made the key)."""
+    context = browser.new_context(base_url=base, viewport=WIDE)
+    page = context.new_page()
+    page.goto("/committee")
+    page.fill("#staff-username", staff["username"])
+    page.fill("#staff-password", staff["password"])
+    page.click("#staff-login-form button[type=submit]")
+    page.wait_for_selector("#view-exams:not([hidden]) #exams-body tr")
+    page.click('[data-publish="SKD-CPNS"]')
+    page.wait_for_selector("#publish-outcome:not([hidden])")
+    page.mouse.move(0, 0)
+    shoot(page, out, "21-committee-exams")
+    page.click('[data-analysis="SKD-CPNS"]')
+    page.wait_for_selector("#report-frame:not([hidden])")
+    page.frame_locator("#report-frame").locator("h1").wait_for()
+    page.set_viewport_size({"width": 1366, "height": 1000})
+    shoot(page, out, "22-item-analysis")
+    page.set_viewport_size(WIDE)
+    # The correction to show: of the most often drawn TWK items and their wrong options, the
+    # one whose dry run changes the most pass/fail outcomes.
+    target = page.evaluate(
+        """async () => {
+            const token = sessionStorage.getItem('ujian.committee.token');
+            const headers = {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'};
+            const analysis = await (await fetch('/api/v1/exams/SKD-CPNS/item-analysis',
+                {headers})).json();
+            const items = analysis.items.filter((i) => i.section === 'TWK' && i.key_index !== null);
+            items.sort((a, b) => b.exposure_count - a.exposure_count);
+            let best = null;
+            for (const item of items.slice(0, 8)) {
+                for (const option of item.options.filter((o) => !o.is_key)) {
+                    const body = {item_code: item.code, kind: 'correct_key', key: option.label,
+                                  reason: 'uji'};
+                    const plan = await (await fetch('/api/v1/exams/SKD-CPNS/corrections/dry-run',
+                        {method: 'POST', headers, body: JSON.stringify(body)})).json();
+                    const score = plan.pass_changes * 100 + plan.attempts_changed;
+                    if (!best || score > best[2]) best = [item.code, option.index, score];
+                }
+            }
+            return best;
+        }"""
+    )
+    page.goto(f"/committee/corrections?exam=SKD-CPNS&item={target[0]}&key_index={target[1]}")
+    page.wait_for_selector("#view-correction:not([hidden])")
+    page.wait_for_selector("#item-info:not([hidden])")
+    page.fill(
+        "#correction-reason", "Kunci tertukar saat penyusunan soal; dikonfirmasi tim penelaah"
+    )
+    page.click("#dry-run-button")
+    page.wait_for_selector("#plan:not([hidden])")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "23-correction-dry-run.png"), full_page=True)
+    print("  23-correction-dry-run.png")
+    page.click("#apply-button")
+    page.wait_for_selector("#apply-dialog[open]")
+    page.click("#apply-confirm")
+    page.wait_for_selector("#applied-box:not([hidden])")
+    context.close()
+
+
+def rankings_screen(browser: Any, base: str, out: Path) -> None:
+    context = browser.new_context(base_url=base, viewport=WIDE)
+    page = context.new_page()
+    page.goto("/rankings/SKD-CPNS")
+    page.wait_for_selector(".ranking-table tbody tr")
+    page.set_viewport_size({"width": 1366, "height": 1400})
+    page.mouse.move(0, 0)
+    shoot(page, out, "24-rankings")
+    context.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -286,6 +465,14 @@ def main() -> int:
                 paused_screen(browser, server.url, args.out, api, logins["candidates"][9], proctor)
                 proctor_screens(browser, server.url, args.out, staff)
                 english_screen(browser, server.url, args.out)
+                panel = next(s for s in logins["staff"] if s["role"] == "committee")
+                committee = api.staff(panel["username"], panel["password"])
+                results = finish_everyone(api, logins, proctor, committee)
+                live_screen(browser, server.url, args.out, api, logins, committee)
+                passed = next(r for r in results.values() if r["passed"])
+                verify_screens(browser, server.url, args.out, passed["slip_code"])
+                committee_screens(browser, server.url, args.out, panel)
+                rankings_screen(browser, server.url, args.out)
                 browser.close()
         finally:
             server.kill()

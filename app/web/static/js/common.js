@@ -165,11 +165,14 @@ function setUpTextSize() {
   }
 }
 
-// Keep the place in a page (the proctor's sitting) when switching language.
+// Keep the place in a page when switching language: the proctor's sitting (#hash), a ranking
+// search or the live board's order (?q=, ?sort=, set by the page after it loaded).
 function setUpLanguageLinks() {
   for (const link of $$("[data-lang-link]")) {
     link.addEventListener("click", () => {
-      if (location.hash) link.href = link.href.split("#")[0] + location.hash;
+      const url = new URL(location.href);
+      url.searchParams.set("lang", link.hreflang);
+      link.href = url.pathname + url.search + url.hash;
     });
   }
 }
