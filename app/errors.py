@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from item_bank.errors import BlueprintShortfall, InvalidInput
@@ -67,6 +69,14 @@ class Unavailable(AppError):
     status_code = 503
 
 
+class EnvelopeResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error that echoes the caller's input
+    (a lone surrogate in a key, say) must not fail to encode and turn a 4xx into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def envelope(error: str, detail: str, **extra: Any) -> dict[str, Any]:
     """The JSON body of every error response."""
     return {"error": error, "detail": detail, **extra}
@@ -97,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(
+        return EnvelopeResponse(
             envelope(type(exc).__name__, exc.detail, **exc.extra),
             status_code=exc.status_code,
             headers=headers,
@@ -105,7 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInput)
     async def _invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
-        return JSONResponse(
+        return EnvelopeResponse(
             envelope(
                 "InvalidInput",
                 str(exc),
@@ -116,7 +126,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BlueprintShortfall)
     async def _shortfall(_request: Request, exc: BlueprintShortfall) -> JSONResponse:
-        return JSONResponse(
+        return EnvelopeResponse(
             envelope(
                 "BlueprintShortfall",
                 "the item bank cannot serve this exam's blueprint: " + str(exc),
@@ -127,7 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ScoringError)
     async def _scoring_error(_request: Request, exc: ScoringError) -> JSONResponse:
-        return JSONResponse(envelope("ScoringError", str(exc)), status_code=422)
+        return EnvelopeResponse(envelope("ScoringError", str(exc)), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -136,20 +146,32 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
-        return JSONResponse(envelope("ValidationError", detail, errors=errors), status_code=422)
+        return EnvelopeResponse(envelope("ValidationError", detail, errors=errors), status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refuses the value itself (a NUL in text, a number out of its type's range):
+        # the request is at fault, and nothing was written (the transaction rolled back).
+        log.info(
+            "refused a value the database cannot hold on %s %s", request.method, request.url.path
+        )
+        return EnvelopeResponse(
+            envelope("InvalidInput", "the request holds a value that cannot be stored or searched"),
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse(
+        return EnvelopeResponse(
             envelope(name, detail), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
+        return EnvelopeResponse(
             envelope(
                 "InternalError",
                 "an unexpected error occurred; it has been logged with this request's id",

@@ -40,9 +40,9 @@ async def _credentials(request: Request) -> TokenRequest:
         else:
             data = json.loads(await request.body() or b"null")
         return TokenRequest.model_validate(data)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestValidationError(
-            [{"loc": ("body",), "msg": f"invalid JSON: {exc.msg}", "type": "json_invalid"}]
+            [{"loc": ("body",), "msg": f"invalid JSON: {exc}", "type": "json_invalid"}]
         ) from exc
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc

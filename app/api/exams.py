@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from app.api.responses import error_doc
+from app.api.responses import IdPath, error_doc
 from app.api.transaction import in_transaction
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
 from app.errors import AppError, NotFound
@@ -196,7 +196,7 @@ def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[Si
 )
 @in_transaction
 def import_roster(
-    sitting_id: int,
+    sitting_id: IdPath,
     file: Annotated[
         UploadFile,
         File(
@@ -240,7 +240,11 @@ def import_roster(
 )
 @in_transaction
 def assign_proctor(
-    sitting_id: int, body: ProctorIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
+    sitting_id: IdPath,
+    body: ProctorIn,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> None:
     """Proctors run only the sittings they are assigned to."""
     exam_service.assign_proctor(
@@ -255,7 +259,7 @@ def assign_proctor(
 )
 @in_transaction
 def replay(
-    attempt_id: int, principal: CommitteeUser, session: ReadSessionDep, request: Request
+    attempt_id: IdPath, principal: CommitteeUser, session: ReadSessionDep, request: Request
 ) -> dict[str, Any]:
     """Redraws the form from its stored seed and the exam's frozen bank, checks it equals the
     form that was served, and lists the items in order with the answer history (for appeals)."""

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
-from app.api.responses import error_doc
+from app.api.responses import IdPath, error_doc
 from app.api.transaction import in_transaction
 from app.deps import ClockDep, ProctorUser, ReadSessionDep, SessionDep
 from app.errors import Forbidden, NotFound
@@ -80,7 +80,7 @@ def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[dict[st
 )
 @in_transaction
 def seats(
-    sitting_id: int, principal: ProctorUser, session: ReadSessionDep, clock: ClockDep
+    sitting_id: IdPath, principal: ProctorUser, session: ReadSessionDep, clock: ClockDep
 ) -> dict[str, Any]:
     """Each candidate's status, answered count, remaining time and last seen."""
     ensure_assigned(session, principal, sitting_id)
@@ -90,7 +90,7 @@ def seats(
 def _sitting_action(action: str) -> Any:
     @in_transaction
     def handler(
-        sitting_id: int,
+        sitting_id: IdPath,
         principal: ProctorUser,
         session: SessionDep,
         clock: ClockDep,
@@ -155,7 +155,7 @@ for _action in ("open", "close", "pause", "resume"):
 )
 @in_transaction
 def pause_attempt(
-    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
     """Stop one candidate's clock (a dead PC); answers are kept."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
@@ -175,7 +175,7 @@ def pause_attempt(
 )
 @in_transaction
 def resume_attempt(
-    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
     """Restart the clock; the deadline moves by exactly the pause."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
@@ -195,7 +195,11 @@ def resume_attempt(
 )
 @in_transaction
 def extend_attempt(
-    attempt_id: int, body: Extension, principal: ProctorUser, session: SessionDep, clock: ClockDep
+    attempt_id: IdPath,
+    body: Extension,
+    principal: ProctorUser,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> AttemptControl:
     """A time credit for an incident, with its reason."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
@@ -220,7 +224,7 @@ def extend_attempt(
 )
 @in_transaction
 def void_attempt(
-    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
     """The attempt is never scored into a ranking."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
@@ -240,7 +244,7 @@ def void_attempt(
 )
 @in_transaction
 def move_attempt(
-    attempt_id: int, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
+    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
 ) -> AttemptControl:
     """Logs the current PC out; the candidate logs in on another with the same PIN."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
@@ -260,7 +264,7 @@ def move_attempt(
 )
 @in_transaction
 def reissue_pins(
-    sitting_id: int,
+    sitting_id: IdPath,
     body: PinReissue,
     principal: ProctorUser,
     session: SessionDep,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.responses import error_doc
+from app.api.responses import IdPath, error_doc
 from app.api.transaction import in_transaction
 from app.deps import ReadSessionDep, SettingsDep
 from app.errors import AppError, NotFound
@@ -161,7 +161,7 @@ def slip_qr(code: str, settings: SettingsDep) -> Response:
     summary="Anyone: the live board so far (JSON)",
 )
 @in_transaction
-def live_board(sitting_id: int, session: ReadSessionDep, request: Request) -> dict[str, Any]:
+def live_board(sitting_id: IdPath, session: ReadSessionDep, request: Request) -> dict[str, Any]:
     """Every finished candidate of the sitting by pseudonym, with section scores and total."""
     sitting = session.get(Sitting, sitting_id)
     if sitting is None:
@@ -191,7 +191,7 @@ def live_board(sitting_id: int, session: ReadSessionDep, request: Request) -> di
     responses={200: {"content": {"text/event-stream": {}}}, **error_doc(404)},
     summary="Anyone: the live score board as server-sent events",
 )
-async def live_stream(sitting_id: int, request: Request) -> StreamingResponse:
+async def live_stream(sitting_id: IdPath, request: Request) -> StreamingResponse:
     """Events: ``board`` (everything so far) once, then ``result`` for each candidate who
     finishes, within about a second, whichever app process finished them."""
     services = request.app.state.services

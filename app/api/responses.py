@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from fastapi.responses import JSONResponse
 
 from app.errors import AppError, envelope
+
+#: Ids are database integers (``integer`` on PostgreSQL): a larger one names nothing and must be
+#: refused before it reaches a query the database cannot run.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def error_response(error: AppError) -> JSONResponse:

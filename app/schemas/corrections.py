@@ -13,7 +13,7 @@ class CorrectionIn(BaseModel):
     item_code: str = Field(min_length=1, max_length=64)
     kind: Literal["correct_key", "set_points", "annul"]
     key: str | None = Field(
-        default=None, description="correct_key: the bank's option label, e.g. C"
+        default=None, max_length=8, description="correct_key: the bank's option label, e.g. C"
     )
     points: list[float] | None = Field(default=None, description="set_points: one value per option")
     mode: Literal["award_all", "drop"] | None = Field(default=None, description="annul: how")

@@ -27,13 +27,18 @@ class ExamOut(BaseModel):
 class SittingIn(BaseModel):
     """A sitting to schedule: local time at the site, or ISO with an offset."""
 
-    exam: str = Field(description="exam code; its newest published version is used")
+    exam: str = Field(
+        min_length=1, max_length=64, description="exam code; its newest published version is used"
+    )
     name: str = Field(min_length=1, max_length=200)
-    starts_at: str = Field(description="e.g. 2026-12-01T08:00 (site time) or ...+07:00")
+    starts_at: str = Field(
+        max_length=64, description="e.g. 2026-12-01T08:00 (site time) or ...+07:00"
+    )
     site: str = Field(default="", max_length=200)
     room: str = Field(default="", max_length=100)
     timezone: str = Field(
         default="Asia/Jakarta",
+        max_length=64,
         description="Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)",
     )
 
@@ -72,7 +77,7 @@ class RosterOut(BaseModel):
 class ProctorIn(BaseModel):
     """A proctor account to assign."""
 
-    username: str
+    username: str = Field(min_length=1, max_length=64)
 
 
 class Reason(BaseModel):
@@ -91,7 +96,7 @@ class Extension(BaseModel):
 class PinReissue(BaseModel):
     """New PINs for the whole roster, or one candidate."""
 
-    nomor_peserta: str | None = None
+    nomor_peserta: str | None = Field(default=None, min_length=1, max_length=32)
     reason: str = Field(min_length=3, max_length=500)
 
 

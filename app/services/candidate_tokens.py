@@ -45,6 +45,8 @@ class CandidateTokens:
 
     def check(self, token: str, now: int) -> CandidateClaim | None:
         """The claim of a well-signed, unexpired token, else ``None``."""
+        if not token.isascii():  # never issued (and compare_digest raises on it)
+            return None
         parts = token.split(".")
         if len(parts) != 4:
             return None

@@ -20,6 +20,8 @@ def media_signature(secret: bytes, attempt_id: int, sha256: str) -> str:
 
 def media_link_valid(secret: bytes, attempt_id: int, sha256: str, signature: str) -> bool:
     """Whether a candidate's image link was issued by this server."""
+    if not signature.isascii():  # never issued (and compare_digest raises on it)
+        return False
     return hmac.compare_digest(media_signature(secret, attempt_id, sha256), signature)
 
 
