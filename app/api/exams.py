@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from app.api.responses import IdPath, error_doc
@@ -330,8 +330,10 @@ def correction_dry_run(
     session: SessionDep,
     clock: ClockDep,
     request: Request,
+    limit: Annotated[int, Query(ge=0, le=100_000, description="attempts listed")] = 1000,
 ) -> dict[str, Any]:
-    """Every affected attempt with old and new scores, and every ranking change per formation."""
+    """Every affected attempt with old and new scores (the first ``limit`` listed; counts are
+    exact), and every ranking change per formation."""
     plan = correction_service.correct(
         session,
         code,
@@ -341,7 +343,7 @@ def correction_dry_run(
         now=clock.now(),
         apply=False,
     )
-    return plan.as_dict()
+    return plan.as_dict(limit=limit)
 
 
 @router.post(

@@ -29,7 +29,7 @@ from app.services import live, rankings
 from app.services.exams import spec_of
 from app.services.results import verify_slip
 from scoring.errors import ScoringError
-from scoring.pseudonym import normalize_pseudonym
+from scoring.pseudonym import is_valid_pseudonym, normalize_pseudonym
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -62,7 +62,10 @@ def public_rankings(
             query = normalize_pseudonym(q)
         except ScoringError as exc:
             msg = f"q: {q!r} is not a pseudonym (11 letters and digits, e.g. K7QX3-M9TP2-R)"
-            raise AppError(msg) from exc
+            raise AppError(msg, code="malformed") from exc
+        if not is_valid_pseudonym(query):
+            msg = f"q: {q!r} fails its check character: a letter or digit was mistyped"
+            raise AppError(msg, code="mistyped")
     # A final selection publishes under its own code: its columns are stages, not sections.
     exam_row = exam_repo.latest_published(session, exam)
     spec = spec_of(exam_row) if exam_row else None
@@ -129,8 +132,13 @@ def verify(code: str, request: Request, session: ReadSessionDep) -> dict[str, An
             "computed_at": result.computed_at,
         }
     if check.result is None and not check.authentic:
-        return {"authentic": False, "reason": check.reason, "slip": None}
-    return {"authentic": check.authentic, "reason": check.reason, "slip": slip}
+        return {"authentic": False, "reason": check.reason, "reason_code": check.code, "slip": None}
+    return {
+        "authentic": check.authentic,
+        "reason": check.reason,
+        "reason_code": check.code,
+        "slip": slip,
+    }
 
 
 @router.get(

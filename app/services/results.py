@@ -76,24 +76,28 @@ class SlipCheck:
     authentic: bool
     result: Result | None
     reason: str
+    code: str  # authentic | altered | unknown | malformed (for pages to say it in their language)
 
 
 def verify_slip(session: Session, secret: bytes, code: str) -> SlipCheck:
     """Check a slip code against the stored result."""
     serial, _, _tag = code.strip().upper().partition("-")
     if not serial or not _tag:
-        return SlipCheck(False, None, "this is not a slip code")
+        return SlipCheck(False, None, "this is not a slip code", "malformed")
     result = session.scalars(select(Result).where(Result.slip_code == serial)).one_or_none()
     if result is None:
-        return SlipCheck(False, None, "no result has this code: the slip is not authentic")
+        return SlipCheck(
+            False, None, "no result has this code: the slip is not authentic", "unknown"
+        )
     if not hmac.compare_digest(slip_code(secret, result), code.strip().upper()):
         return SlipCheck(
             False,
             result,
             "the code does not match the scores on file: the slip was altered, or it was "
             "printed before an audited rescoring; the scores below are the valid ones",
+            "altered",
         )
-    return SlipCheck(True, result, "authentic: the scores match the result on file")
+    return SlipCheck(True, result, "authentic: the scores match the result on file", "authentic")
 
 
 def responses_by_position(session: Session, attempt: Attempt) -> list[int | None]:

@@ -50,7 +50,12 @@ def test_slip_verifies_and_a_forged_code_is_rejected(client, exam, committee):
     forged = client.get(f"/api/v1/public/slips/{serial}-{'A' * len(tag)}").json()
     assert forged["authentic"] is False
     unknown = client.get("/api/v1/public/slips/AAAAAAAAAAAAAAAA-BBBBBBBBBBBB").json()
-    assert unknown == {"authentic": False, "reason": unknown["reason"], "slip": None}
+    assert unknown == {
+        "authentic": False,
+        "reason": unknown["reason"],
+        "reason_code": "unknown",
+        "slip": None,
+    }
     qr = client.get(f"/api/v1/public/slips/{code}/qr.svg")
     assert qr.headers["content-type"] == "image/svg+xml"
     assert qr.text.lstrip().startswith("<?xml")
@@ -202,3 +207,20 @@ def test_item_analysis_is_for_the_committee_only(client, exam, staff_headers):
         ).status_code
         == 403
     )
+
+
+def test_slip_reason_codes_and_mistyped_pseudonyms(client, exam, committee):
+    result = take_exam(client, exam, "2026000001", committee, ALL_KEY)["result"]
+    code = result["slip_code"]
+    assert client.get(f"/api/v1/public/slips/{code}").json()["reason_code"] == "authentic"
+    serial, tag = code.split("-")
+    altered = client.get(f"/api/v1/public/slips/{serial}-{'B' * len(tag)}").json()
+    assert altered["reason_code"] == "altered"
+    assert client.get("/api/v1/public/slips/nonsense").json()["reason_code"] == "malformed"
+    client.post("/api/v1/exams/MINI/rankings", headers=committee)
+    # One mistyped symbol: the check character catches it.
+    typed = list(result["pseudonym"].replace("-", ""))
+    typed[0] = "0" if typed[0] != "0" else "1"
+    mistyped = client.get("/api/v1/public/rankings/MINI", params={"q": "".join(typed)})
+    assert mistyped.status_code == 400
+    assert mistyped.json()["code"] == "mistyped"
