@@ -101,14 +101,3 @@ def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 def heads(session: Session) -> dict[str, tuple[int, str]]:
     """The recorded head (last seq, last hash) of every chain."""
     return {h.chain: (h.seq, h.hash) for h in session.scalars(select(AuditHead))}
-
-
-def events_for_subject(session: Session, subject: str, limit: int = 500) -> list[AuditEvent]:
-    """The latest events about one subject (an attempt, a sitting, an item), newest first."""
-    statement = (
-        select(AuditEvent)
-        .where(AuditEvent.subject == subject)
-        .order_by(AuditEvent.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(statement))

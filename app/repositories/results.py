@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -115,30 +114,6 @@ def add_snapshot(session: Session, snapshot: RankingSnapshot) -> RankingSnapshot
     session.add(snapshot)
     session.flush()
     return snapshot
-
-
-def results_since(
-    session: Session, sitting_id: int, since: datetime | None, limit: int = 500
-) -> list[Result]:
-    """Results of a sitting computed after ``since`` (all when None), oldest first."""
-    statement = select(Result).where(Result.sitting_id == sitting_id)
-    if since is not None:
-        statement = statement.where(Result.computed_at >= since)
-    return list(
-        session.scalars(statement.order_by(Result.computed_at, Result.attempt_id).limit(limit))
-    )
-
-
-def result_rows_for_update(session: Session, attempt_ids: Sequence[int]) -> dict[int, Result]:
-    """Results of attempts, locked."""
-    out: dict[int, Result] = {}
-    for start in range(0, len(attempt_ids), 5000):
-        chunk = list(attempt_ids[start : start + 5000])
-        for result in session.scalars(
-            select(Result).where(Result.attempt_id.in_(chunk)).with_for_update()
-        ):
-            out[result.attempt_id] = result
-    return out
 
 
 def jsonable(value: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -306,8 +306,3 @@ def export_items(session: Session) -> tuple[list[Item], dict[str, bytes]]:
     items = [item_from_row(row) for row in repo.active_items(session)]
     digests = sorted({m.sha256 for item in items for m in item.media})
     return items, repo.media_bytes(session, digests)
-
-
-def iter_items(rows: Iterable[ItemVersion]) -> Iterable[Item]:
-    """Domain items of stored rows."""
-    return (item_from_row(row) for row in rows)

@@ -7,7 +7,6 @@ import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -22,7 +21,6 @@ from app.repositories import staff as staff_repo
 from app.repositories.common import insert_ignore
 from app.services import audit
 from app.services.candidate_tokens import pin_digest
-from app.services.runtime import ExamRuntime
 from item_bank.blueprint import BankEntry, BankSnapshot, check_blueprint
 from item_bank.errors import BlueprintShortfall, InvalidInput, Problem
 from item_bank.exam_spec import ExamSpec, parse_exam_spec, spec_from_dict, spec_hash, spec_to_dict
@@ -632,14 +630,3 @@ def pins_csv(pins: list[IssuedPin]) -> str:
     for pin in pins:
         writer.writerow([pin.nomor_peserta, pin.name, pin.pin])
     return out.getvalue()
-
-
-def runtime_summary(runtime: ExamRuntime) -> dict[str, Any]:
-    """A short description of an exam version for staff listings."""
-    return {
-        "code": runtime.code,
-        "version": runtime.version,
-        "title": runtime.title,
-        "sections": [s.code for s in runtime.spec.sections],
-        "duration_minutes": runtime.spec.duration_minutes,
-    }
