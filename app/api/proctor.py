@@ -147,43 +147,61 @@ for _action in ("open", "close", "pause", "resume"):
     )
 
 
-@router.post(
-    "/attempts/{attempt_id}/pause",
-    response_model=AttemptControl,
-    responses=error_doc(401, 403, 404, 409, 422),
-    summary="Proctor: pause one attempt",
-)
-@in_transaction
-def pause_attempt(
-    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
-) -> AttemptControl:
-    """Stop one candidate's clock (a dead PC); answers are kept."""
-    ensure_assigned_for_attempt(session, principal, attempt_id)
-    return _attempt_view(
-        proctoring.pause_attempt(
-            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
-        ),
-        clock,
-    )
+# Actions on one attempt that take only a reason: (service, summary, description).
+_ATTEMPT_ACTIONS = {
+    "pause": (
+        proctoring.pause_attempt,
+        "pause one attempt",
+        "Stop one candidate's clock (a dead PC); answers are kept.",
+    ),
+    "resume": (
+        proctoring.resume_attempt,
+        "resume one attempt",
+        "Restart the clock; the deadline moves by exactly the pause.",
+    ),
+    "void": (
+        proctoring.void_attempt,
+        "void an attempt",
+        "The attempt is never scored into a ranking.",
+    ),
+    "move": (
+        proctoring.move_attempt,
+        "move a candidate to another PC",
+        "Logs the current PC out; the candidate logs in on another with the same PIN.",
+    ),
+}
 
 
-@router.post(
-    "/attempts/{attempt_id}/resume",
-    response_model=AttemptControl,
-    responses=error_doc(401, 403, 404, 409, 422),
-    summary="Proctor: resume one attempt",
-)
-@in_transaction
-def resume_attempt(
-    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
-) -> AttemptControl:
-    """Restart the clock; the deadline moves by exactly the pause."""
-    ensure_assigned_for_attempt(session, principal, attempt_id)
-    return _attempt_view(
-        proctoring.resume_attempt(
+def _attempt_action(action: str) -> Any:
+    act, _summary, description = _ATTEMPT_ACTIONS[action]
+
+    @in_transaction
+    def handler(
+        attempt_id: IdPath,
+        body: Reason,
+        principal: ProctorUser,
+        session: SessionDep,
+        clock: ClockDep,
+    ) -> AttemptControl:
+        ensure_assigned_for_attempt(session, principal, attempt_id)
+        attempt = act(
             session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
-        ),
-        clock,
+        )
+        return _attempt_view(attempt, clock)
+
+    handler.__name__ = f"{action}_attempt"
+    handler.__doc__ = description
+    return handler
+
+
+for _action, (_act, _summary, _doc) in _ATTEMPT_ACTIONS.items():
+    router.add_api_route(
+        f"/attempts/{{attempt_id}}/{_action}",
+        _attempt_action(_action),
+        methods=["POST"],
+        response_model=AttemptControl,
+        responses=error_doc(401, 403, 404, 409, 422),
+        summary=f"Proctor: {_summary}",
     )
 
 
@@ -203,57 +221,15 @@ def extend_attempt(
 ) -> AttemptControl:
     """A time credit for an incident, with its reason."""
     ensure_assigned_for_attempt(session, principal, attempt_id)
-    return _attempt_view(
-        proctoring.extend_attempt(
-            session,
-            attempt_id,
-            minutes=body.minutes,
-            now=clock.now(),
-            actor=principal.actor,
-            reason=body.reason,
-        ),
-        clock,
+    attempt = proctoring.extend_attempt(
+        session,
+        attempt_id,
+        minutes=body.minutes,
+        now=clock.now(),
+        actor=principal.actor,
+        reason=body.reason,
     )
-
-
-@router.post(
-    "/attempts/{attempt_id}/void",
-    response_model=AttemptControl,
-    responses=error_doc(401, 403, 404, 409, 422),
-    summary="Proctor: void an attempt",
-)
-@in_transaction
-def void_attempt(
-    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
-) -> AttemptControl:
-    """The attempt is never scored into a ranking."""
-    ensure_assigned_for_attempt(session, principal, attempt_id)
-    return _attempt_view(
-        proctoring.void_attempt(
-            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
-        ),
-        clock,
-    )
-
-
-@router.post(
-    "/attempts/{attempt_id}/move",
-    response_model=AttemptControl,
-    responses=error_doc(401, 403, 404, 409, 422),
-    summary="Proctor: move a candidate to another PC",
-)
-@in_transaction
-def move_attempt(
-    attempt_id: IdPath, body: Reason, principal: ProctorUser, session: SessionDep, clock: ClockDep
-) -> AttemptControl:
-    """Logs the current PC out; the candidate logs in on another with the same PIN."""
-    ensure_assigned_for_attempt(session, principal, attempt_id)
-    return _attempt_view(
-        proctoring.move_attempt(
-            session, attempt_id, now=clock.now(), actor=principal.actor, reason=body.reason
-        ),
-        clock,
-    )
+    return _attempt_view(attempt, clock)
 
 
 @router.post(
