@@ -134,6 +134,10 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        # Screens save every few seconds and poll while paused: keeping their connections open
+        # longer than a typical proxy's 60 s idle timeout spares a TCP handshake per save and
+        # a reconnect storm after a room-wide pause.
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=5,
     )
 

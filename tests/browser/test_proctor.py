@@ -97,8 +97,19 @@ def test_a_proctor_pause_stops_the_candidate_clock_and_resume_gives_it_back(
         page.wait_for_selector("#paused-dialog[open]")
         assert page.inner_text("#paused-title") == "Ujian dijeda"
         frozen = timer_seconds(page)
-        page.wait_for_timeout(4000)
+        # While paused the screen asks only for the clock, not for the whole form again: a
+        # room of paused screens must not reload every item every few seconds.
+        polled: list[str] = []
+        page.on(
+            "request",
+            lambda request: polled.append(request.url.split("/api/v1/")[-1])
+            if "/api/v1/attempts/current" in request.url
+            else None,
+        )
+        page.wait_for_timeout(4500)
         assert timer_seconds(page) == frozen
+        assert "attempts/current/clock" in polled
+        assert "attempts/current" not in polled
         assert page.get_attribute("#save-state", "data-state") == "paused"
         bearer = token(page)
         assert 2 not in server_answers(server.url, bearer)

@@ -68,6 +68,46 @@ async function refresh() {
   }
 }
 
+/**
+ * While paused or ending, ask only for the clock (one row on the server) and fetch the whole
+ * state when something changed. Thousands of screens poll at once after a room-wide pause, so
+ * each waits a little jitter to spread them out.
+ */
+async function poll() {
+  if (!session.token) return;
+  let clock;
+  try {
+    clock = await call("GET", "/api/v1/attempts/current/clock");
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 404)) loggedOut(error);
+    else if (!(error instanceof NetworkError || error instanceof ApiError)) throw error;
+    return;
+  }
+  const known = session.state;
+  const changed =
+    !known ||
+    clock.status !== "in_progress" ||
+    clock.paused !== Boolean(known.paused) ||
+    clock.last_seq > (known.last_seq ?? 0) ||
+    (session.ending && clock.remaining_seconds > 0);
+  if (changed) {
+    await refresh();
+    return;
+  }
+  countdown.sync(clock.remaining_seconds, clock.paused);
+}
+
+function jittered(ms) {
+  return ms * (0.75 + Math.random() * 0.5);
+}
+
+function schedulePausedPoll() {
+  session.pausedPoll = setTimeout(async () => {
+    await poll();
+    if (session.pausedPoll && session.state?.paused) schedulePausedPoll();
+  }, jittered(PAUSED_POLL_MS));
+}
+
 function loggedOut(error) {
   const replaced = error?.error === "DeviceReplaced";
   endSession();
@@ -559,7 +599,7 @@ function setPaused(paused) {
       announce(t("paused.title"));
     }
     session.queue?.hold();
-    if (!session.pausedPoll) session.pausedPoll = setInterval(refresh, PAUSED_POLL_MS);
+    if (!session.pausedPoll) schedulePausedPoll();
   } else {
     if (dialogs.paused.open) {
       dialogs.paused.close();
@@ -571,7 +611,7 @@ function setPaused(paused) {
 }
 
 function stopPausedPoll() {
-  clearInterval(session.pausedPoll);
+  clearTimeout(session.pausedPoll);
   session.pausedPoll = null;
 }
 
@@ -585,10 +625,11 @@ async function startEnding() {
   announce(t("ended.title"));
   // Answers given before zero still count if they arrive within the server's grace.
   if (session.queue && !session.queue.stopped) await session.queue.drained(4000);
+  await refresh();
   while (session.ending && session.token) {
-    await refresh();
-    if (!session.ending) break;
-    await new Promise((resolve) => setTimeout(resolve, ENDING_POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, jittered(ENDING_POLL_MS)));
+    if (!session.ending || !session.token) break;
+    await poll();
   }
 }
 
