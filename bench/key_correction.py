@@ -57,11 +57,16 @@ def build(url: str, n: int, n_formations: int, secret: str) -> tuple[str, str]:
     now = datetime.now(UTC) - timedelta(hours=3)
     with db.session() as session:
         bank_service.import_files(
-            session, [bank_service.UploadFile("b.json", io.BytesIO(bank_bytes(3)))], actor="bench", now=now
+            session,
+            [bank_service.UploadFile("b.json", io.BytesIO(bank_bytes(3)))],
+            actor="bench",
+            now=now,
         )
         exams.define_exam(session, spec_text(code, n_formations), "kc.yaml", actor="bench", now=now)
         exam = exams.publish_exam(session, code, actor="bench", now=now)
-        sitting = exams.create_sitting(session, exam_code=code, name="S", starts_at=now, actor="bench", now=now)
+        sitting = exams.create_sitting(
+            session, exam_code=code, name="S", starts_at=now, actor="bench", now=now
+        )
         runtime = load_runtime(session, exam.id)
     rng = np.random.default_rng(7)
     forms_drawn = draw_forms(runtime.spec, runtime.snapshot, sitting.seed, 1000)
@@ -79,26 +84,54 @@ def build(url: str, n: int, n_formations: int, secret: str) -> tuple[str, str]:
     rows = np.array([[runtime.row_of[e[0]] for e in pool[k]] for k in range(len(pool))])
     forms = rows[form_index]
     n_options = runtime.snapshot.n_options  # by snapshot row; points table rows are by id order
-    options_by_row = np.array([len(runtime.items[i].options) for i in sorted(runtime.row_of, key=runtime.row_of.get)])
+    options_by_row = np.array(
+        [len(runtime.items[i].options) for i in sorted(runtime.row_of, key=runtime.row_of.get)]
+    )
     responses = (rng.random(forms.shape) * options_by_row[forms]).astype(np.int8)
     responses[rng.random(forms.shape) < 0.03] = -1
     del n_options
     scores = score_attempts(runtime.table, forms, responses, runtime.spec.rules)
     categories = np.array(["umum"] * n, dtype=object)
     outcome = evaluate_thresholds(
-        scores.section_codes, scores.section_scores, scores.total, runtime.spec.categories, categories
+        scores.section_codes,
+        scores.section_scores,
+        scores.total,
+        runtime.spec.categories,
+        categories,
     )
     nomors = [f"{code}{i:08d}" for i in range(n)]
-    pseud = pseudonyms(__import__("app.services.results", fromlist=["pseudonym_key"]).pseudonym_key(secret.encode()), code, nomors)
+    pseud = pseudonyms(
+        __import__("app.services.results", fromlist=["pseudonym_key"]).pseudonym_key(
+            secret.encode()
+        ),
+        code,
+        nomors,
+    )
     formation_codes = [f.code for f in runtime.spec.formations]
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn, conn.cursor() as cur:
+    with (
+        psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn,
+        conn.cursor() as cur,
+    ):
         with cur.copy(
             "COPY registrations (id, sitting_id, exam_id, nomor_peserta, name, category, formation, "
             "extra_minutes, slot, pin_hash, created_at) FROM STDIN"
         ) as copy:
             for i in range(n):
-                copy.write_row((i + 1, sitting.id, exam.id, nomors[i], f"Peserta {i}", "umum",
-                                formation_codes[rng.integers(len(formation_codes))], 0, i, "x" * 64, now))
+                copy.write_row(
+                    (
+                        i + 1,
+                        sitting.id,
+                        exam.id,
+                        nomors[i],
+                        f"Peserta {i}",
+                        "umum",
+                        formation_codes[rng.integers(len(formation_codes))],
+                        0,
+                        i,
+                        "x" * 64,
+                        now,
+                    )
+                )
         finished = now + timedelta(minutes=100)
         with cur.copy(
             "COPY attempts (id, registration_id, sitting_id, exam_id, status, device_generation, form, "
@@ -107,11 +140,28 @@ def build(url: str, n: int, n_formations: int, secret: str) -> tuple[str, str]:
         ) as copy:
             for i in range(n):
                 form = pool[form_index[i]]
-                copy.write_row((i + 1, i + 1, sitting.id, exam.id, "finished", 1, json.dumps(form),
-                                [int(e[0]) for e in form],
-                                json.dumps({"sitting_seed": sitting.seed, "slot": i}), now, finished, 0,
-                                finished, "deadline", now))
-        with cur.copy("COPY responses (attempt_id, position, option, flagged, seq, saved_at) FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        i + 1,
+                        i + 1,
+                        sitting.id,
+                        exam.id,
+                        "finished",
+                        1,
+                        json.dumps(form),
+                        [int(e[0]) for e in form],
+                        json.dumps({"sitting_seed": sitting.seed, "slot": i}),
+                        now,
+                        finished,
+                        0,
+                        finished,
+                        "deadline",
+                        now,
+                    )
+                )
+        with cur.copy(
+            "COPY responses (attempt_id, position, option, flagged, seq, saved_at) FROM STDIN"
+        ) as copy:
             for i in range(n):
                 for p in range(forms.shape[1]):
                     r = int(responses[i, p])
@@ -122,15 +172,33 @@ def build(url: str, n: int, n_formations: int, secret: str) -> tuple[str, str]:
             "scoring_version, scoring_revision, pseudonym, slip_code, computed_at) FROM STDIN"
         ) as copy:
             for i in range(n):
-                copy.write_row((i + 1, exam.id, sitting.id,
-                                json.dumps({c: float(scores.section_scores[i, k]) for k, c in enumerate(codes)}),
-                                float(scores.total[i]), bool(outcome.passed[i]), "[]", "1", 0, pseud[i],
-                                secrets.token_hex(8), finished))
+                copy.write_row(
+                    (
+                        i + 1,
+                        exam.id,
+                        sitting.id,
+                        json.dumps(
+                            {c: float(scores.section_scores[i, k]) for k, c in enumerate(codes)}
+                        ),
+                        float(scores.total[i]),
+                        bool(outcome.passed[i]),
+                        "[]",
+                        "1",
+                        0,
+                        pseud[i],
+                        secrets.token_hex(8),
+                        finished,
+                    )
+                )
         for table in ("registrations", "attempts"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         cur.execute("ANALYZE")
     with db.session() as session:
-        rankings.publish(session, code, secret=secret.encode(), actor="bench", now=datetime.now(UTC))
+        rankings.publish(
+            session, code, secret=secret.encode(), actor="bench", now=datetime.now(UTC)
+        )
     item_code = runtime.items[target].code
     db.dispose()
     return code, item_code
@@ -151,13 +219,21 @@ def main() -> None:
         code, item = build(url, args.attempts, args.formations, secret)
         setup = time.perf_counter() - started
         db = connect(Settings(mode=Mode.PRODUCTION, database_url=url, secret_key=secret))
-        request = corrections.CorrectionRequest(item_code=item, kind="correct_key", key="B", reason="kunci keliru")
+        request = corrections.CorrectionRequest(
+            item_code=item, kind="correct_key", key="B", reason="kunci keliru"
+        )
         timings = {}
         for apply in (False, True):
             t0 = time.perf_counter()
             with db.session() as session:
                 plan = corrections.correct(
-                    session, code, request, secret=secret.encode(), actor="bench", now=datetime.now(UTC), apply=apply
+                    session,
+                    code,
+                    request,
+                    secret=secret.encode(),
+                    actor="bench",
+                    now=datetime.now(UTC),
+                    apply=apply,
                 )
                 summary = plan.as_dict(limit=0)
             timings["apply" if apply else "dry run"] = (time.perf_counter() - t0, summary)

@@ -102,9 +102,11 @@ def test_a_proctor_pause_stops_the_candidate_clock_and_resume_gives_it_back(
         polled: list[str] = []
         page.on(
             "request",
-            lambda request: polled.append(request.url.split("/api/v1/")[-1])
-            if "/api/v1/attempts/current" in request.url
-            else None,
+            lambda request: (
+                polled.append(request.url.split("/api/v1/")[-1])
+                if "/api/v1/attempts/current" in request.url
+                else None
+            ),
         )
         page.wait_for_timeout(4500)
         assert timer_seconds(page) == frozen
