@@ -13,10 +13,11 @@ def api_routers() -> list[APIRouter]:
     """
     from app.api import auth, bank, candidate, exams, health, proctor, public
 
+    # Candidate routes first: routes are matched in order, and the answer path is the hottest.
     return [
+        candidate.router,
         health.router,
         auth.router,
-        candidate.router,
         bank.router,
         exams.router,
         proctor.router,

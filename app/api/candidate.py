@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import error_doc, error_response
@@ -31,11 +31,25 @@ from app.services.throttle import Policy
 
 router = APIRouter(prefix="/api/v1", tags=["candidate"])
 
-candidate_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="CandidateToken",
-    description="A candidate token from POST /api/v1/candidate/login",
-)
+
+class CandidateBearer(HTTPBearer):
+    """The attempt a candidate token is for (signature and age checked; no database read).
+
+    One dependency that is also the OpenAPI security scheme: the answer path resolves a single
+    ``async`` dependency (an HMAC check is microseconds; a threadpool hop or a chain of
+    sub-dependencies would cost more than the check itself).
+    """
+
+    async def __call__(self, request: Request) -> CandidateClaim:  # type: ignore[override]
+        svc: Services = request.app.state.services
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        claim = None
+        if token and scheme.lower() == "bearer":
+            claim = svc.tokens.check(token.strip(), int(svc.clock.now().timestamp()))
+        if claim is None:
+            msg = "missing, expired or invalid candidate token: log in with nomor peserta and PIN"
+            raise Unauthorized(msg)
+        return claim
 
 
 async def services(request: Request) -> Services:
@@ -45,29 +59,80 @@ async def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-async def candidate_claim(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(candidate_scheme)],
-) -> CandidateClaim:
-    """The attempt a candidate token is for (signature and age checked; no database read).
-
-    ``async`` on purpose: an HMAC check is microseconds, a threadpool hop on the answer path
-    costs more than that.
-    """
-    svc: Services = request.app.state.services
-    claim = None
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        claim = svc.tokens.check(credentials.credentials, int(svc.clock.now().timestamp()))
-    if claim is None:
-        msg = "missing, expired or invalid candidate token: log in with nomor peserta and PIN"
-        raise Unauthorized(msg)
-    return claim
+candidate_claim = CandidateBearer(
+    auto_error=False,
+    scheme_name="CandidateToken",
+    description="A candidate token from POST /api/v1/candidate/login",
+)
 
 
 CandidateDep = Annotated[CandidateClaim, Depends(candidate_claim)]
 PositionPath = Annotated[int, Path(ge=1, le=1000, description="Nomor soal, from 1")]
+
+
+# The answer path is declared first: routes are matched in order.
+@router.put(
+    "/attempts/current/responses/{position}",
+    response_model=SaveAck,
+    responses=error_doc(401, 404, 409, 422, 503),
+    summary="Candidate: save one answer (acknowledged only once durable)",
+)
+async def save(
+    position: PositionPath, body: SaveBody, claim: CandidateDep, request: Request
+) -> SaveAck:
+    """``option`` is the shown letter or null to clear. A ``seq`` not newer than the stored
+    one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
+    with 409 ``DeadlinePassed``."""
+    svc: Services = request.app.state.services  # the hottest route: no dependency for this
+    save_request = SaveRequest(
+        attempt_id=claim.attempt_id,
+        generation=claim.generation,
+        position=position,
+        option=body.option,
+        flagged=body.flagged,
+        seq=body.seq,
+    )
+    try:
+        outcome = await svc.writer.save(save_request)
+    except AdaptivePosition:
+        return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
+    return SaveAck(
+        position=outcome.position,
+        option=outcome.option,
+        flagged=outcome.flagged,
+        seq=outcome.seq,
+        applied=outcome.applied,
+        remaining_seconds=outcome.remaining_seconds,
+        saved_at=outcome.saved_at,
+    )
+
+
+def _save_adaptive(svc: Services, claim: CandidateClaim, position: int, body: SaveBody) -> SaveAck:
+    """An answer in an adaptive section: stored and the next item chosen in one transaction."""
+    with svc.db.session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=True)
+        runtime = svc.runtimes.get(session, attempt.exam_id)
+        ack = adaptive.answer(
+            session,
+            attempt,
+            runtime,
+            generation=claim.generation,
+            position=position,
+            option=body.option,
+            seq=body.seq,
+            now=svc.clock.now(),
+            grace=svc.grace,
+        )
+    return SaveAck(
+        position=ack.position,
+        option=ack.option,
+        flagged=False,
+        seq=ack.seq,
+        applied=ack.applied,
+        remaining_seconds=ack.remaining_seconds,
+        saved_at=ack.saved_at,
+        next_position=ack.next_position,
+    )
 
 
 @router.post(
@@ -168,69 +233,6 @@ def start(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
     with svc.db.session() as session:
         attempts.start(session, claim, now=svc.clock.now(), runtimes=svc.runtimes)
     return _state(svc, claim)
-
-
-@router.put(
-    "/attempts/current/responses/{position}",
-    response_model=SaveAck,
-    responses=error_doc(401, 404, 409, 422, 503),
-    summary="Candidate: save one answer (acknowledged only once durable)",
-)
-async def save(
-    position: PositionPath, body: SaveBody, claim: CandidateDep, svc: ServicesDep
-) -> SaveAck:
-    """``option`` is the shown letter or null to clear. A ``seq`` not newer than the stored
-    one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
-    with 409 ``DeadlinePassed``."""
-    request = SaveRequest(
-        attempt_id=claim.attempt_id,
-        generation=claim.generation,
-        position=position,
-        option=body.option,
-        flagged=body.flagged,
-        seq=body.seq,
-    )
-    try:
-        outcome = await svc.writer.save(request)
-    except AdaptivePosition:
-        return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
-    return SaveAck(
-        position=outcome.position,
-        option=outcome.option,
-        flagged=outcome.flagged,
-        seq=outcome.seq,
-        applied=outcome.applied,
-        remaining_seconds=outcome.remaining_seconds,
-        saved_at=outcome.saved_at,
-    )
-
-
-def _save_adaptive(svc: Services, claim: CandidateClaim, position: int, body: SaveBody) -> SaveAck:
-    """An answer in an adaptive section: stored and the next item chosen in one transaction."""
-    with svc.db.session() as session:
-        attempt = attempts.attempt_for_claim(session, claim, lock=True)
-        runtime = svc.runtimes.get(session, attempt.exam_id)
-        ack = adaptive.answer(
-            session,
-            attempt,
-            runtime,
-            generation=claim.generation,
-            position=position,
-            option=body.option,
-            seq=body.seq,
-            now=svc.clock.now(),
-            grace=svc.grace,
-        )
-    return SaveAck(
-        position=ack.position,
-        option=ack.option,
-        flagged=False,
-        seq=ack.seq,
-        applied=ack.applied,
-        remaining_seconds=ack.remaining_seconds,
-        saved_at=ack.saved_at,
-        next_position=ack.next_position,
-    )
 
 
 @router.post(
