@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from app.api import api_routers
+from app.api.answer_path import AnswerPath
 from app.api.responses import error_doc
 from app.clock import Clock
 from app.db import Database, connect
@@ -16,6 +18,8 @@ from app.observability import RequestIdMiddleware
 from app.services.container import Services
 from app.settings import Settings, get_settings
 from app.web import assets, pages
+
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(
@@ -46,6 +50,9 @@ def create_app(
         version="0.1.0",
         summary="Computer Assisted Test engine for high-stakes selection",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks look up the global providers on every request; they
+        # are on only when the operator asks (UJIAN_OPENTELEMETRY=true, with an SDK installed).
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.db = database
@@ -53,6 +60,8 @@ def create_app(
     app.state.secret = services.secret
     app.state.services = services
     install_error_handlers(app)
+    # Added first, so it runs inside the request id: the answer path keeps its id and log line.
+    app.add_middleware(AnswerPath, services=services)
     app.add_middleware(RequestIdMiddleware)
     for router in api_routers():
         # Any route may refuse its input: 400 (an unreadable body, a request that makes no

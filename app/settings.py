@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 2**20
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    # FastAPI's native OpenTelemetry tracing, metrics and logs (needs an OpenTelemetry SDK
+    # configured in the process; off by default, as it costs every request a provider lookup).
+    opentelemetry: bool = False
 
     @model_validator(mode="after")
     def _secret_key_rule(self) -> Self:

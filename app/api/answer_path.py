@@ -1,0 +1,139 @@
+"""The answer path: ``PUT /api/v1/attempts/current/responses/{position}`` served in ASGI.
+
+A national sitting sends one save per click (110 items, answers changed, ragu-ragu toggled): it
+is by far the most frequent request, and the framework's routing and dependency machinery cost
+more CPU than the save itself. This middleware serves the ordinary save directly: a valid
+candidate token, a JSON body that validates as :class:`SaveBody`, a position in range. It then
+does exactly what the FastAPI route does (the same token check, the same group-commit writer,
+the same :class:`SaveAck` or error envelope), only without the routing.
+
+Anything else — no or a bad token, a body that does not validate, an adaptive position, another
+content type — is handed to the FastAPI route untouched (the body it read is replayed), so every
+refusal keeps its one implementation, its OpenAPI description and its tests. The route in
+``app/api/candidate.py`` stays the documented interface and the reference behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.responses import error_response
+from app.errors import AppError
+from app.schemas.candidate import SaveAck, SaveBody
+from app.services.autosave import AdaptivePosition, SaveRequest
+from app.services.container import Services
+
+PREFIX = "/api/v1/attempts/current/responses/"
+#: A save body is well under 100 bytes; anything longer goes the ordinary way.
+MAX_BODY = 4096
+MAX_POSITION = 1000
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class AnswerPath:
+    """Serve well-formed answer saves without the router; pass everything else through."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "PUT"
+            or not scope["path"].startswith(PREFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        tail = scope["path"][len(PREFIX) :]
+        position = int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 4 else 0
+        authorization = content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-type":
+                content_type = value
+        svc = self.services
+        claim = None
+        if 1 <= position <= MAX_POSITION and content_type.startswith(b"application/json"):
+            scheme, _, token = authorization.partition(b" ")
+            if token and scheme.lower() == b"bearer":
+                now = int(svc.clock.now().timestamp())
+                claim = svc.tokens.check(token.strip().decode("latin-1"), now)
+        if claim is None:
+            await self.app(scope, receive, send)
+            return
+
+        chunks: list[bytes] = []
+        size = 0
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: the route will see the same
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > MAX_BODY or not message.get("more_body", False):
+                break
+        body: SaveBody | None = None
+        if size <= MAX_BODY and messages[-1]["type"] == "http.request":
+            try:
+                body = SaveBody.model_validate_json(b"".join(chunks))
+            except ValidationError:
+                body = None
+        if body is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+
+        request = SaveRequest(
+            attempt_id=claim.attempt_id,
+            generation=claim.generation,
+            position=position,
+            option=body.option,
+            flagged=body.flagged,
+            seq=body.seq,
+        )
+        try:
+            outcome = await svc.writer.save(request)
+        except AdaptivePosition:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        except AppError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        ack = SaveAck(
+            position=outcome.position,
+            option=outcome.option,
+            flagged=outcome.flagged,
+            seq=outcome.seq,
+            applied=outcome.applied,
+            remaining_seconds=outcome.remaining_seconds,
+            saved_at=outcome.saved_at,
+        )
+        payload = ack.__pydantic_serializer__.to_json(ack)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives back what was already read, then reads on."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        message: Any = await receive()
+        return message  # type: ignore[no-any-return]
+
+    return replay
