@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,7 @@ from app.schemas.candidate import (
     FinishBody,
     SaveAck,
     SaveBody,
-    state_model,
+    state_json,
 )
 from app.services import adaptive, attempts
 from app.services.autosave import AdaptivePosition, SaveRequest, remaining_seconds
@@ -165,7 +165,8 @@ def login(body: CandidateLogin, request: Request, session: SessionDep, svc: Serv
     )
 
 
-def _state(svc: Services, claim: CandidateClaim) -> CandidateState:
+def _state(svc: Services, claim: CandidateClaim) -> Response:
+    """The candidate state, written as :class:`CandidateState` JSON (see ``state_json``)."""
     now = svc.clock.now()
     with svc.db.read_session() as session:
         attempt = attempts.attempt_for_claim(session, claim, lock=False)
@@ -177,9 +178,10 @@ def _state(svc: Services, claim: CandidateClaim) -> CandidateState:
     with svc.db.read_session() as session:
         attempt = attempts.attempt_for_claim(session, claim, lock=False)
         runtime = svc.runtimes.get(session, attempt.exam_id)
-        return state_model(
-            attempts.candidate_state(session, attempt, now=now, runtime=runtime, secret=svc.secret)
+        state = attempts.candidate_state(
+            session, attempt, now=now, runtime=runtime, secret=svc.secret
         )
+    return Response(state_json(state), media_type="application/json")
 
 
 @router.get(
@@ -188,7 +190,7 @@ def _state(svc: Services, claim: CandidateClaim) -> CandidateState:
     responses=error_doc(401, 404),
     summary="Candidate: the attempt's items, answers and remaining time",
 )
-def current(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+def current(claim: CandidateDep, svc: ServicesDep) -> Response:
     """Items in the candidate's order (no keys, no points), saved answers and flags, and
     ``remaining_seconds`` computed by the server."""
     return _state(svc, claim)
@@ -228,7 +230,7 @@ def clock(claim: CandidateDep, svc: ServicesDep) -> ClockView:
     responses=error_doc(401, 409),
     summary="Candidate: draw the form and start the clock (idempotent)",
 )
-def start(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+def start(claim: CandidateDep, svc: ServicesDep) -> Response:
     """The first call draws and freezes the form and sets the deadline; later calls return it."""
     with svc.db.session() as session:
         attempts.start(session, claim, now=svc.clock.now(), runtimes=svc.runtimes)
@@ -241,7 +243,7 @@ def start(claim: CandidateDep, svc: ServicesDep) -> CandidateState:
     responses=error_doc(401, 409, 422),
     summary="Candidate: finish the exam (idempotent)",
 )
-def finish(body: FinishBody, claim: CandidateDep, svc: ServicesDep) -> CandidateState:
+def finish(body: FinishBody, claim: CandidateDep, svc: ServicesDep) -> Response:
     """Finishing is final; the result is in the response when the exam shows results."""
     if not body.confirm:
         msg = "confirm must be true to finish the exam"

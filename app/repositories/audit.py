@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.models.audit import AuditEvent, AuditHead
@@ -41,6 +42,19 @@ def event_hash(  # noqa: PLR0917 - the hashed fields, in their hashed order
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+_HEADS = cast("Table", AuditHead.__table__)
+_EVENTS = cast("Table", AuditEvent.__table__)
+#: Core statements (not ORM-enabled ones): an event is written on every login, start, finish
+#: and proctor action, and the ORM's unit of work would cost more than the SQL itself.
+_BUMP = (
+    update(_HEADS)
+    .where(_HEADS.c.chain == bindparam("chain_key"))
+    .values(seq=_HEADS.c.seq + 1)
+    .returning(_HEADS.c.seq, _HEADS.c.hash)
+)
+_SET_HASH = update(_HEADS).where(_HEADS.c.chain == bindparam("chain_key"))
+
+
 def append(
     session: Session,
     *,
@@ -50,40 +64,36 @@ def append(
     action: str,
     subject: str,
     payload: str,
-) -> AuditEvent:
-    """Append one event to ``chain`` inside the caller's transaction.
+) -> tuple[int, str]:
+    """Append one event to ``chain`` inside the caller's transaction; its (seq, hash).
 
     The head row is updated before anything else: that takes its row lock (PostgreSQL) or the
     write lock (SQLite), so two transactions writing the same chain queue instead of forking it.
     """
     at = at.astimezone(UTC)
-    bump = (
-        update(AuditHead)
-        .where(AuditHead.chain == chain)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    )
-    row = session.execute(bump).one_or_none()
+    connection = session.connection()
+    row = connection.execute(_BUMP, {"chain_key": chain}).one_or_none()
     if row is None:
         insert_ignore(session, AuditHead, {"chain": chain, "seq": 0, "hash": GENESIS_HASH})
-        row = session.execute(bump).one()
+        row = connection.execute(_BUMP, {"chain_key": chain}).one()
     seq, prev_hash = row
     digest = event_hash(prev_hash, chain, seq, at, actor, action, subject, payload)
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        payload=payload,
-        prev_hash=prev_hash,
-        hash=digest,
+    connection.execute(
+        _EVENTS.insert(),
+        {
+            "chain": chain,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "payload": payload,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.chain == chain).values(hash=digest))
-    session.flush()
-    return event
+    connection.execute(_SET_HASH, {"chain_key": chain, "hash": digest})
+    return seq, digest
 
 
 def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:

@@ -344,6 +344,7 @@ def candidate_state(
                     "flagged": bool(saved.flagged) if saved is not None else False,
                     "adaptive": is_adaptive,
                     "locked": is_adaptive and saved is not None,
+                    "pending": False,
                 }
             )
         state["items"] = items
