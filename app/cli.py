@@ -138,6 +138,9 @@ def serve(
         # longer than a typical proxy's 60 s idle timeout spares a TCP handshake per save and
         # a reconnect storm after a room-wide pause.
         timeout_keep_alive=75,
+        # A whole site connects in the same seconds at the start of a session: a deeper accept
+        # queue than the default 2,048 (the kernel caps it at net.core.somaxconn).
+        backlog=4096,
         timeout_graceful_shutdown=5,
     )
 

@@ -31,15 +31,13 @@ def attempt_for_update(session: Session, attempt_id: int) -> Attempt | None:
     ).one_or_none()
 
 
-def attempt_of_registration(session: Session, registration_id: int) -> Attempt | None:
-    """The attempt of a registration, locked for update."""
-    return session.scalars(
-        select(Attempt).where(Attempt.registration_id == registration_id).with_for_update()
-    ).one_or_none()
-
-
-def create_attempt_once(session: Session, registration: Registration, now: datetime) -> None:
-    """Create the registration's attempt unless another request just did."""
+def open_attempt_on_device(
+    session: Session, registration: Registration, now: datetime
+) -> tuple[int, int]:
+    """Create the registration's attempt, or take over the existing one, for a new device: one
+    statement that returns the attempt id and the device generation now allowed to write (1 for
+    the first login; every later login ends the previous device's token)."""
+    table = Attempt.__table__
     statement = (
         dialect_insert(session, Attempt)
         .values(
@@ -47,13 +45,18 @@ def create_attempt_once(session: Session, registration: Registration, now: datet
             sitting_id=registration.sitting_id,
             exam_id=registration.exam_id,
             status="ready",
-            device_generation=0,
+            device_generation=1,
             credit_seconds=0,
             created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["registration_id"])
+        .on_conflict_do_update(
+            index_elements=["registration_id"],
+            set_={"device_generation": table.c.device_generation + 1},
+        )
+        .returning(table.c.id, table.c.device_generation)
     )
-    session.execute(statement)
+    attempt_id, generation = session.execute(statement).one()
+    return int(attempt_id), int(generation)
 
 
 def bump_generation(session: Session, attempt_id: int) -> int:

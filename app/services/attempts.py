@@ -58,7 +58,7 @@ def candidate_login(
     """
     nomor = nomor_peserta.strip()
     candidate_key, address_key = f"candidate:{nomor}", f"address:{client}"
-    until = throttle.locked_until(session, [candidate_key, address_key], now)
+    until, counted = throttle.lock_state(session, [candidate_key, address_key], now)
     if until is not None:
         seconds = int((until - now).total_seconds()) + 1
         return TooManyRequests(
@@ -86,23 +86,21 @@ def candidate_login(
         )
         return Unauthorized("nomor peserta or PIN is wrong, or the sitting is not open")
     registration, sitting = match
-    throttle.clear(session, candidate_key)
-    repo.create_attempt_once(session, registration, now)
-    attempt = repo.attempt_of_registration(session, registration.id)
-    assert attempt is not None
-    generation = repo.bump_generation(session, attempt.id)
+    if candidate_key in counted:
+        throttle.clear(session, candidate_key)
+    attempt_id, generation = repo.open_attempt_on_device(session, registration, now)
     moved = generation > 1
     audit.record(
         session,
         at=now,
         actor=f"candidate:{nomor}",
         action="candidate.device_moved" if moved else "candidate.login",
-        subject=f"attempt:{attempt.id}",
+        subject=f"attempt:{attempt_id}",
         payload={"client": client, "generation": generation},
         chain=sitting_chain(sitting.id),
     )
-    token = tokens.issue(attempt.id, generation, int(now.timestamp()))
-    return LoginResult(token, attempt.id, generation, moved)
+    token = tokens.issue(attempt_id, generation, int(now.timestamp()))
+    return LoginResult(token, attempt_id, generation, moved)
 
 
 def last_seq(session: Session, attempt_id: int) -> int:

@@ -23,12 +23,17 @@ class Policy:
 
 def locked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:
     """The latest lock still running on any of ``keys`` (``None`` when none is locked)."""
-    until = [
-        f.locked_until
-        for f in repo.get_many(session, keys)
-        if f.locked_until and f.locked_until > now
-    ]
-    return max(until) if until else None
+    return lock_state(session, keys, now)[0]
+
+
+def lock_state(
+    session: Session, keys: list[str], now: datetime
+) -> tuple[datetime | None, frozenset[str]]:
+    """The latest lock still running on any of ``keys``, and which keys have a counter at all
+    (a successful login clears its counter only when there is one)."""
+    counters = repo.get_many(session, keys)
+    until = [f.locked_until for f in counters if f.locked_until and f.locked_until > now]
+    return (max(until) if until else None), frozenset(f.key for f in counters)
 
 
 def register_failure(session: Session, key: str, now: datetime, policy: Policy) -> LoginFailure:
