@@ -14,7 +14,7 @@ from app.errors import NotFound, Unauthorized, envelope
 from app.models.bank import ItemVersion
 from app.repositories import bank as repo
 from app.schemas.bank import ItemPage, ItemStatusChange, ItemSummary, SectionIn, SectionOut
-from app.services import audit
+from app.services import attempts, audit
 from app.services import bank as bank_service
 from app.services import staff as staff_service
 from app.services.media_links import media_link_valid
@@ -197,9 +197,14 @@ def media(
     s: Annotated[str | None, Query(description="signature of a signed candidate link")] = None,
 ) -> Response:
     """Images are served to staff, and to a candidate only through the links in their own
-    form (signed for that attempt and image: an ``<img>`` cannot send a bearer token)."""
+    form (signed for that attempt and image: an ``<img>`` cannot send a bearer token), and
+    only while that attempt is in progress."""
     services = request.app.state.services
     allowed = a is not None and s is not None and media_link_valid(services.secret, a, sha256, s)
+    if allowed and a is not None and not attempts.shows_its_form(session, a):
+        # Item images are secret bank content: a candidate's link ends with their exam.
+        msg = "this image link ended with the exam"
+        raise Unauthorized(msg)
     if not allowed:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""

@@ -103,6 +103,13 @@ def candidate_login(
     return LoginResult(token, attempt_id, generation, moved)
 
 
+def shows_its_form(session: Session, attempt_id: int) -> bool:
+    """Whether the attempt's form is still on its candidate's screen (started, not finished):
+    the only time the links in it may open the bank's images."""
+    attempt = session.get(Attempt, attempt_id)
+    return attempt is not None and attempt.status == IN_PROGRESS
+
+
 def last_seq(session: Session, attempt_id: int) -> int:
     """The highest sequence number stored for an attempt (0 before any save)."""
     return repo.last_seq(session, attempt_id)

@@ -336,6 +336,17 @@ def test_image_links_open_only_for_their_own_attempt(crowd: World, journey: list
     assert client.get(second.split("?")[0] + "?" + first.split("?")[1]).status_code == 401
 
 
+def test_image_links_end_with_the_exam(crowd: World, journey: list[Seen]) -> None:
+    # j's links opened while j sat the exam (the journey); j has finished since.
+    links = [s.what.removeprefix("image ") for s in journey if s.what.startswith("image ")]
+    assert links
+    assert all(s.status_code == 200 for s in journey if s.what.startswith("image "))
+    for link in links:
+        response = crowd.client.get(html.unescape(link))
+        assert response.status_code == 401, link
+        assert response.json()["detail"] == "this image link ended with the exam"
+
+
 def test_candidate_b_sees_only_b(crowd: World) -> None:
     b = crowd.candidates["b"]
     for path in ("/api/v1/attempts/current", "/api/v1/attempts/current/start"):
