@@ -18,7 +18,6 @@ import os
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import psycopg

@@ -1067,9 +1067,7 @@ def _read_adaptive(r: _Reader, node: _Node, path: str, item_count: int) -> Adapt
         return None
     failed = r.failed
     min_items = r.integer(fields.get("min_items"), _join(path, "min_items"), "min_items", 1)
-    randomesque = r.integer(
-        fields.get("randomesque"), _join(path, "randomesque"), "randomesque", 1
-    )
+    randomesque = r.integer(fields.get("randomesque"), _join(path, "randomesque"), "randomesque", 1)
     se_target = r.number(fields.get("se_target"), _join(path, "se_target"), "se_target")
     scale_mean = r.number(fields.get("scale_mean"), _join(path, "scale_mean"), "scale_mean")
     scale_sd = r.number(fields.get("scale_sd"), _join(path, "scale_sd"), "scale_sd")
