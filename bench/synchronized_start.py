@@ -116,7 +116,7 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[str]:
+def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[list[str], float]:
     secret = secrets.token_urlsafe(40)
     dbname = None
     if backend == "sqlite":
@@ -198,7 +198,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[s
         print(row, flush=True)
     if errors:
         print("errors:", errors[:5])
-    return rows
+    return rows, server_cpu / len(pins)
 
 
 def main() -> None:
@@ -221,9 +221,28 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    per_candidate: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
-            lines += run_backend(backend, args, Path(tmp))
+            rows, per_candidate[backend] = run_backend(backend, args, Path(tmp))
+            lines += rows
+    rate = args.candidates / args.window
+    costs = "; ".join(
+        f"{backend}: {cpu * 1000:.0f} ms, so one core admits about {1 / cpu:.0f} candidates a "
+        f"second and {args.candidates:,} in {args.window:g} s need about "
+        f"{rate * cpu:.1f} cores of workers"
+        for backend, cpu in per_candidate.items()
+    )
+    lines += [
+        "",
+        "How to read it: every candidate gets in, and the latencies are mostly queueing. The "
+        f"window brings {rate:.0f} candidates a second; the server CPU a candidate costs "
+        f"(login + start, HTTP included) is {costs}. Here one SQLite process and two PostgreSQL "
+        "workers share 2 cores with PostgreSQL itself and with the client simulating every PC, "
+        "so requests wait their turn. On PostgreSQL, workers scale across cores and hosts "
+        "(`ujian serve --workers N`); a SQLite site is one process, fine for a room or a small "
+        "site that staggers its arrivals.",
+    ]
     write_section("Synchronized start", "\n".join(lines))
 
 

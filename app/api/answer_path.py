@@ -20,10 +20,11 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.candidate import save_ack, save_request
 from app.api.responses import error_response
 from app.errors import AppError
-from app.schemas.candidate import SaveAck, SaveBody
-from app.services.autosave import AdaptivePosition, SaveRequest
+from app.schemas.candidate import SaveBody
+from app.services.autosave import AdaptivePosition
 from app.services.container import Services
 
 PREFIX = "/api/v1/attempts/current/responses/"
@@ -90,31 +91,15 @@ class AnswerPath:
             await self.app(scope, _replay(messages, receive), send)
             return
 
-        request = SaveRequest(
-            attempt_id=claim.attempt_id,
-            generation=claim.generation,
-            position=position,
-            option=body.option,
-            flagged=body.flagged,
-            seq=body.seq,
-        )
         try:
-            outcome = await svc.writer.save(request)
+            outcome = await svc.writer.save(save_request(claim, position, body))
         except AdaptivePosition:
             await self.app(scope, _replay(messages, receive), send)
             return
         except AppError as error:
             await error_response(error)(scope, receive, send)
             return
-        ack = SaveAck(
-            position=outcome.position,
-            option=outcome.option,
-            flagged=outcome.flagged,
-            seq=outcome.seq,
-            applied=outcome.applied,
-            remaining_seconds=outcome.remaining_seconds,
-            saved_at=outcome.saved_at,
-        )
+        ack = save_ack(outcome)
         payload = ack.__pydantic_serializer__.to_json(ack)
         await send(
             {

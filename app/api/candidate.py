@@ -24,7 +24,12 @@ from app.schemas.candidate import (
     state_json,
 )
 from app.services import adaptive, attempts
-from app.services.autosave import AdaptivePosition, SaveRequest, remaining_seconds
+from app.services.autosave import (
+    AdaptivePosition,
+    SaveOutcome,
+    SaveRequest,
+    remaining_seconds,
+)
 from app.services.candidate_tokens import CandidateClaim
 from app.services.container import Services
 from app.services.throttle import Policy
@@ -84,7 +89,16 @@ async def save(
     one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
     with 409 ``DeadlinePassed``."""
     svc: Services = request.app.state.services  # the hottest route: no dependency for this
-    save_request = SaveRequest(
+    try:
+        outcome = await svc.writer.save(save_request(claim, position, body))
+    except AdaptivePosition:
+        return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
+    return save_ack(outcome)
+
+
+def save_request(claim: CandidateClaim, position: int, body: SaveBody) -> SaveRequest:
+    """What the group-commit writer stores for one save."""
+    return SaveRequest(
         attempt_id=claim.attempt_id,
         generation=claim.generation,
         position=position,
@@ -92,10 +106,10 @@ async def save(
         flagged=body.flagged,
         seq=body.seq,
     )
-    try:
-        outcome = await svc.writer.save(save_request)
-    except AdaptivePosition:
-        return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
+
+
+def save_ack(outcome: SaveOutcome) -> SaveAck:
+    """The acknowledgement of a committed save."""
     return SaveAck(
         position=outcome.position,
         option=outcome.option,
