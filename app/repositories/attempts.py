@@ -90,6 +90,16 @@ def registration(session: Session, registration_id: int) -> Registration | None:
     return session.get(Registration, registration_id)
 
 
+def registration_and_sitting(session: Session, attempt: Attempt) -> tuple[Registration, Sitting]:
+    """The attempt's registration and sitting, in one query."""
+    row = session.execute(
+        select(Registration, Sitting)
+        .join(Sitting, Sitting.id == Registration.sitting_id)
+        .where(Registration.id == attempt.registration_id)
+    ).one()
+    return row[0], row[1]
+
+
 def sitting(session: Session, sitting_id: int) -> Sitting | None:
     """A sitting by id."""
     return session.get(Sitting, sitting_id)

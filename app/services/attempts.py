@@ -138,10 +138,7 @@ def start(
     attempt = attempt_for_claim(session, claim, lock=True)
     if attempt.status != READY:
         return attempt
-    sitting = repo.sitting(session, attempt.sitting_id)
-    registration = repo.registration(session, attempt.registration_id)
-    assert sitting is not None
-    assert registration is not None
+    registration, sitting = repo.registration_and_sitting(session, attempt)
     if sitting.status != "open":
         msg = f"the sitting is {sitting.status}; the exam cannot start now"
         raise Conflict(msg)
@@ -271,10 +268,7 @@ def candidate_state(
     secret: bytes,
 ) -> dict[str, Any]:
     """What the candidate's screen shows: never a key, never option points."""
-    registration = repo.registration(session, attempt.registration_id)
-    sitting = repo.sitting(session, attempt.sitting_id)
-    assert registration is not None
-    assert sitting is not None
+    registration, sitting = repo.registration_and_sitting(session, attempt)
     state: dict[str, Any] = {
         "attempt_id": attempt.id,
         "status": attempt.status,

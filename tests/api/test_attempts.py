@@ -181,6 +181,17 @@ def test_coming_back_after_the_deadline_finds_the_attempt_finished_and_scored(cl
     assert started["status"] == "in_progress"
 
 
+def test_pressing_start_again_after_the_deadline_finds_the_attempt_finished(client, exam, clock):
+    # A reloaded screen calls start again: that access checks the deadline too.
+    headers = login(client, exam)
+    assert start(client, headers)["remaining_seconds"] == 600
+    clock.advance(timedelta(minutes=11))
+    again = client.post("/api/v1/attempts/current/start", headers=headers)
+    assert again.status_code == 200
+    assert again.json()["status"] == "finished"
+    assert again.json()["result"] is not None
+
+
 def test_the_sweeper_finishes_an_abandoned_attempt(client, exam, clock, app):
     headers = login(client, exam)
     start(client, headers)
