@@ -15,7 +15,7 @@ from app.models.result import Result
 from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as repo
 from app.services import adaptive, audit, throttle
-from app.services.audit import sitting_chain
+from app.services.audit import attempt_chain, sitting_chain
 from app.services.autosave import OPTION_LETTERS, DeviceReplaced, remaining_seconds
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
 from app.services.media_links import sign_media_links
@@ -97,7 +97,7 @@ def candidate_login(
         action="candidate.device_moved" if moved else "candidate.login",
         subject=f"attempt:{attempt_id}",
         payload={"client": client, "generation": generation},
-        chain=sitting_chain(sitting.id),
+        chain=attempt_chain(attempt_id),
     )
     token = tokens.issue(attempt_id, generation, int(now.timestamp()))
     return LoginResult(token, attempt_id, generation, moved)
@@ -180,7 +180,7 @@ def start(
             "items": len(attempt.form),
             "bank_digest": form.bank_digest,
         },
-        chain=sitting_chain(sitting.id),
+        chain=attempt_chain(attempt.id),
     )
     return attempt
 
@@ -254,7 +254,7 @@ def finish(
             "sections": result.section_scores,
             "passed": result.passed,
         },
-        chain=sitting_chain(attempt.sitting_id),
+        chain=attempt_chain(attempt.id),
     )
     return True
 

@@ -15,8 +15,17 @@ GLOBAL_CHAIN = "global"
 
 
 def sitting_chain(sitting_id: int) -> str:
-    """The chain that records what happens inside one sitting."""
+    """The chain of what is done to one sitting (opening, pauses, the proctors' actions)."""
     return f"sitting:{sitting_id}"
+
+
+def attempt_chain(attempt_id: int) -> str:
+    """The chain of one candidate's own attempt: logins, device moves, start and finish.
+
+    One chain per attempt keeps the record of an appeal in one place, and the logins of a whole
+    sitting, which arrive in the same seconds, never queue on one chain's head row.
+    """
+    return f"attempt:{attempt_id}"
 
 
 def canonical_json(payload: dict[str, Any]) -> str:

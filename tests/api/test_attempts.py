@@ -271,3 +271,33 @@ def test_the_clock_endpoint_is_the_state_without_items(client, exam, clock):
     assert (
         client.get("/api/v1/attempts/current/clock", headers=headers).json()["status"] == "finished"
     )
+
+
+def test_a_candidates_own_events_form_their_attempts_audit_chain(client, exam, db):
+    from app.repositories import audit as audit_repo
+    from app.services import audit
+
+    first = login(client, exam, "2026000001")
+    start(client, first)
+    moved = login(client, exam, "2026000001")  # the same candidate on another PC
+    finished = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=moved
+    ).json()
+    other = login(client, exam, "2026000002")  # a neighbour of the same sitting
+    start(client, other)
+    attempt_id, neighbour = finished["attempt_id"], state(client, other)["attempt_id"]
+    with db.read_session() as session:
+        events = list(audit_repo.iter_events(session))
+        assert audit.verify(session).intact
+    mine = [(e.seq, e.action) for e in events if e.chain == f"attempt:{attempt_id}"]
+    assert mine == [
+        (1, "candidate.login"),
+        (2, "attempt.start"),
+        (3, "candidate.device_moved"),
+        (4, "attempt.finish"),
+    ]
+    theirs = [e.action for e in events if e.chain == f"attempt:{neighbour}"]
+    assert theirs == ["candidate.login", "attempt.start"]
+    # The sitting's own chain holds none of them: logins of a sitting never share a head row.
+    sitting = {e.action for e in events if e.chain == f"sitting:{exam.sitting_id}"}
+    assert not sitting & {"candidate.login", "attempt.start", "attempt.finish"}
