@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.models.audit import AuditEvent, AuditHead
-from app.repositories.common import insert_ignore
+from app.repositories.common import dialect_insert
 
 GENESIS_HASH = "0" * 64
 
@@ -46,12 +46,6 @@ _HEADS = cast("Table", AuditHead.__table__)
 _EVENTS = cast("Table", AuditEvent.__table__)
 #: Core statements (not ORM-enabled ones): an event is written on every login, start, finish
 #: and proctor action, and the ORM's unit of work would cost more than the SQL itself.
-_BUMP = (
-    update(_HEADS)
-    .where(_HEADS.c.chain == bindparam("chain_key"))
-    .values(seq=_HEADS.c.seq + 1)
-    .returning(_HEADS.c.seq, _HEADS.c.hash)
-)
 _SET_HASH = update(_HEADS).where(_HEADS.c.chain == bindparam("chain_key"))
 
 
@@ -67,16 +61,20 @@ def append(
 ) -> tuple[int, str]:
     """Append one event to ``chain`` inside the caller's transaction; its (seq, hash).
 
-    The head row is updated before anything else: that takes its row lock (PostgreSQL) or the
+    The head row is written before anything else: that takes its row lock (PostgreSQL) or the
     write lock (SQLite), so two transactions writing the same chain queue instead of forking it.
+    One upsert starts a new chain (seq 1 after the genesis hash) or advances an existing one and
+    returns the previous hash: a chain per attempt starts with every candidate's first login.
     """
     at = at.astimezone(UTC)
     connection = session.connection()
-    row = connection.execute(_BUMP, {"chain_key": chain}).one_or_none()
-    if row is None:
-        insert_ignore(session, AuditHead, {"chain": chain, "seq": 0, "hash": GENESIS_HASH})
-        row = connection.execute(_BUMP, {"chain_key": chain}).one()
-    seq, prev_hash = row
+    bump = (
+        dialect_insert(connection, AuditHead)
+        .values(chain=chain, seq=1, hash=GENESIS_HASH)
+        .on_conflict_do_update(index_elements=["chain"], set_={"seq": _HEADS.c.seq + 1})
+        .returning(_HEADS.c.seq, _HEADS.c.hash)
+    )
+    seq, prev_hash = connection.execute(bump).one()
     digest = event_hash(prev_hash, chain, seq, at, actor, action, subject, payload)
     connection.execute(
         _EVENTS.insert(),
