@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models.audit import AuditEvent, AuditHead
-from app.repositories.common import dialect_insert
 
 GENESIS_HASH = "0" * 64
 
@@ -47,6 +47,15 @@ _EVENTS = cast("Table", AuditEvent.__table__)
 #: Core statements (not ORM-enabled ones): an event is written on every login, start, finish
 #: and proctor action, and the ORM's unit of work would cost more than the SQL itself.
 _SET_HASH = update(_HEADS).where(_HEADS.c.chain == bindparam("chain_key"))
+#: Start a chain (seq 1 after the genesis hash) or advance it, returning the previous hash; built
+#: once per dialect (building the statement per call cost more than running it).
+_START_OR_ADVANCE = {
+    name: dialect.insert(_HEADS)
+    .values(chain=bindparam("chain_key"), seq=1, hash=GENESIS_HASH)
+    .on_conflict_do_update(index_elements=["chain"], set_={"seq": _HEADS.c.seq + 1})
+    .returning(_HEADS.c.seq, _HEADS.c.hash)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def append(
@@ -68,13 +77,8 @@ def append(
     """
     at = at.astimezone(UTC)
     connection = session.connection()
-    bump = (
-        dialect_insert(connection, AuditHead)
-        .values(chain=chain, seq=1, hash=GENESIS_HASH)
-        .on_conflict_do_update(index_elements=["chain"], set_={"seq": _HEADS.c.seq + 1})
-        .returning(_HEADS.c.seq, _HEADS.c.hash)
-    )
-    seq, prev_hash = connection.execute(bump).one()
+    bump = _START_OR_ADVANCE[connection.dialect.name]
+    seq, prev_hash = connection.execute(bump, {"chain_key": chain}).one()
     digest = event_hash(prev_hash, chain, seq, at, actor, action, subject, payload)
     connection.execute(
         _EVENTS.insert(),
