@@ -196,3 +196,46 @@ def test_the_console_adds_minutes_pauses_the_room_and_reissues_pins(
         wait_status(console, 2, "Sudah masuk")
     finally:
         context.close()
+
+
+def test_only_proctor_accounts_get_in_and_logging_out_forgets_the_token(
+    browser, server, proctor_login, make_staff
+):
+    committee = make_staff(Role.COMMITTEE, "panitia-satu")
+    context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/proctor")
+    page.fill("#staff-username", committee[0])
+    page.fill("#staff-password", committee[1])
+    page.click("#staff-login-form button[type=submit]")
+    page.wait_for_selector("#staff-login-error:not([hidden])")
+    assert page.inner_text("#staff-login-error") == (
+        "Akun ini bukan akun pengawas. Konsol ini hanya untuk pengawas sesi."
+    )
+    assert page.evaluate("() => sessionStorage.getItem('ujian.staff.token')") is None
+    context.close()
+
+    # A token revoked while the console is open: the next poll lands on the login, the seat
+    # console's address and the token forgotten.
+    context, console = open_console(browser, server, proctor_login)
+    staff_token = console.evaluate("() => sessionStorage.getItem('ujian.staff.token')")
+    assert console.evaluate("() => location.hash").startswith("#sesi-")
+    revoked = httpx.delete(
+        f"{server.url}/api/v1/auth/token", headers={"Authorization": f"Bearer {staff_token}"}
+    )
+    assert revoked.status_code in (200, 204)
+    console.wait_for_selector("#view-login:not([hidden])")
+    assert console.inner_text("#staff-login-error") == "Sesi masuk berakhir. Silakan masuk kembali."
+    assert console.evaluate("() => sessionStorage.getItem('ujian.staff.token')") is None
+    assert console.evaluate("() => location.hash") == ""
+
+    # Logging in again and out from the list of sittings.
+    console.fill("#staff-username", proctor_login[0])
+    console.fill("#staff-password", proctor_login[1])
+    console.click("#staff-login-form button[type=submit]")
+    console.wait_for_selector("#view-sittings:not([hidden])")
+    console.click("#view-sittings [data-action=logout]")
+    console.wait_for_selector("#view-login:not([hidden])")
+    assert console.evaluate("() => sessionStorage.getItem('ujian.staff.token')") is None
+    context.close()

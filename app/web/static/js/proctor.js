@@ -2,18 +2,28 @@
 // the controls (open, pause/resume one or all, extra minutes, void, move to another PC, PINs).
 
 import {
-  $, $$, ApiError, announce, api, el, errorText, formatClock, formatDateTime, showError, showView, t,
+  $, $$, ApiError, announce, el, errorText, formatClock, formatDateTime, showError, showView, t,
 } from "./common.js";
+import { staffSession } from "./staff.js";
 
-const TOKEN_KEY = "ujian.staff.token";
 const POLL_MS = 4000;
 const MIN_REASON = 3;
 
 const views = { login: $("#view-login"), sittings: $("#view-sittings"), console: $("#view-console") };
 const dialog = $("#action-dialog");
 
+const session = staffSession(views, route, {
+  role: "proctor",
+  tokenKey: "ujian.staff.token",
+  wrongRole: "proctor.not_proctor",
+  beforeLogin: () => stopPoll(),
+  afterLogout: () => {
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  },
+});
+const call = session.call;
+
 const console_ = {
-  token: sessionStorage.getItem(TOKEN_KEY),
   sittingId: null,
   data: null,
   rows: new Map(), // seat number -> {row, cells, seat}
@@ -39,67 +49,8 @@ const SITTING_ACTIONS = {
   closed: [],
 };
 
-async function call(method, path, body) {
-  try {
-    return await api(method, path, { token: console_.token, body });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
-      logout(t("proctor.expired"));
-    }
-    throw error;
-  }
-}
-
 // --------------------------------------------------------------------------------------------
 // Login and the list of sittings
-
-function showLogin(message = null) {
-  stopPoll();
-  showView(views, "login", { focus: false });
-  showError($("#staff-login-error"), message);
-  $("#staff-username").focus();
-}
-
-function logout(message = null) {
-  const token = console_.token;
-  console_.token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  if (token && !message) api("DELETE", "/api/v1/auth/token", { token }).catch(() => {});
-  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  showLogin(message);
-}
-
-$("#staff-login-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const username = $("#staff-username").value.trim();
-  const password = $("#staff-password").value;
-  const errorNode = $("#staff-login-error");
-  if (!username || !password) {
-    showError(errorNode, t("proctor.missing"));
-    return;
-  }
-  const button = event.submitter;
-  if (button) button.disabled = true;
-  try {
-    const login = await api("POST", "/api/v1/auth/token", { body: { username, password } });
-    if (login.role !== "proctor") {
-      api("DELETE", "/api/v1/auth/token", { token: login.access_token }).catch(() => {});
-      showError(errorNode, t("proctor.not_proctor"));
-      return;
-    }
-    console_.token = login.access_token;
-    sessionStorage.setItem(TOKEN_KEY, login.access_token);
-    $("#staff-password").value = "";
-    showError(errorNode, null);
-    route();
-  } catch (error) {
-    showError(errorNode, errorText(error, "proctor.login_error"));
-  } finally {
-    if (button) button.disabled = false;
-  }
-});
-
-for (const button of $$("[data-action=logout]")) button.addEventListener("click", () => logout());
 
 function statusBadge(kind, status) {
   return el("span", { className: "badge", "data-status": status, textContent: t(`${kind}.${status}`) });
@@ -147,7 +98,7 @@ async function showSittings() {
 }
 
 function route() {
-  if (!console_.token) return showLogin();
+  if (!session.token) return session.showLogin();
   const match = location.hash.match(/^#sesi-(\d+)$/);
   return match ? openConsole(Number(match[1])) : showSittings();
 }

@@ -1,18 +1,32 @@
-// The committee's login, shared by the committee console and the key-correction page: a staff
-// token of the committee role kept in sessionStorage (this tab only), refused for other roles.
+// The staff login of the consoles (proctor, committee, key correction): a staff token of the
+// page's role kept in sessionStorage (this tab only), refused for other roles.
 
 import { $, $$, ApiError, NetworkError, api, errorText, showError, showView, t } from "./common.js";
 
-const TOKEN_KEY = "ujian.committee.token";
+/** The committee session of the committee console and the key-correction page. */
+export function committeeSession(views, onReady) {
+  return staffSession(views, onReady, {
+    role: "committee",
+    tokenKey: "ujian.committee.token",
+    wrongRole: "committee.not_committee",
+  });
+}
 
 /**
- * The committee session of a page. `views` are the page's views (with `login`); `onReady` runs
- * once a committee token is at hand (at once when the tab already has one).
+ * The staff session of a page. `views` are the page's views (with `login`); `onReady` runs once
+ * a token of `role` is at hand (at once when the tab already has one). `wrongRole` is the
+ * message key for another role's login; `beforeLogin` runs before the login view is shown,
+ * `afterLogout` after the token is dropped.
  */
-export function committeeSession(views, onReady) {
-  let token = sessionStorage.getItem(TOKEN_KEY);
+export function staffSession(
+  views,
+  onReady,
+  { role, tokenKey, wrongRole, beforeLogin = () => {}, afterLogout = () => {} },
+) {
+  let token = sessionStorage.getItem(tokenKey);
 
   function showLogin(message = null) {
+    beforeLogin();
     showView(views, "login", { focus: false });
     showError($("#staff-login-error"), message);
     $("#staff-username").focus();
@@ -21,8 +35,9 @@ export function committeeSession(views, onReady) {
   function logout(message = null) {
     const old = token;
     token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(tokenKey);
     if (old && !message) api("DELETE", "/api/v1/auth/token", { token: old }).catch(() => {});
+    afterLogout();
     showLogin(message);
   }
 
@@ -78,13 +93,13 @@ export function committeeSession(views, onReady) {
     if (button) button.disabled = true;
     try {
       const login = await api("POST", "/api/v1/auth/token", { body: { username, password } });
-      if (login.role !== "committee") {
+      if (login.role !== role) {
         api("DELETE", "/api/v1/auth/token", { token: login.access_token }).catch(() => {});
-        showError(errorNode, t("committee.not_committee"));
+        showError(errorNode, t(wrongRole));
         return;
       }
       token = login.access_token;
-      sessionStorage.setItem(TOKEN_KEY, token);
+      sessionStorage.setItem(tokenKey, token);
       $("#staff-password").value = "";
       showError(errorNode, null);
       onReady();
