@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.candidate import save_ack, save_request
+from app.api.candidate import MAX_POSITION, save_ack, save_request
 from app.api.responses import error_response
 from app.errors import AppError
 from app.schemas.candidate import SaveBody
@@ -30,7 +30,6 @@ from app.services.container import Services
 PREFIX = "/api/v1/attempts/current/responses/"
 #: A save body is well under 100 bytes; anything longer goes the ordinary way.
 MAX_BODY = 4096
-MAX_POSITION = 1000
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 

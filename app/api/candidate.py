@@ -72,7 +72,8 @@ candidate_claim = CandidateBearer(
 
 
 CandidateDep = Annotated[CandidateClaim, Depends(candidate_claim)]
-PositionPath = Annotated[int, Path(ge=1, le=1000, description="Nomor soal, from 1")]
+MAX_POSITION = 1000
+PositionPath = Annotated[int, Path(ge=1, le=MAX_POSITION, description="Nomor soal, from 1")]
 
 
 # The answer path is declared first: routes are matched in order.

@@ -100,11 +100,6 @@ def registration_and_sitting(session: Session, attempt: Attempt) -> tuple[Regist
     return row[0], row[1]
 
 
-def sitting(session: Session, sitting_id: int) -> Sitting | None:
-    """A sitting by id."""
-    return session.get(Sitting, sitting_id)
-
-
 def due_attempts_readonly(session: Session, cutoff: datetime, limit: int) -> list[int]:
     """Running, unpaused attempts whose deadline was before ``cutoff`` (oldest first).
 
