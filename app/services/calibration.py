@@ -15,6 +15,7 @@ from app.models.bank import ItemVersion
 from app.models.calibration import Calibration, CalibrationItem
 from app.repositories import exams as exam_repo
 from app.services import audit
+from app.services.exams import published_exam
 from app.services.item_analysis import load_answers
 from app.services.runtime import load_runtime
 from scoring.irt import CalibrationError, CalibrationSettings, IRTModel, calibrate
@@ -33,10 +34,7 @@ def response_matrix(session: Session, exam_code: str) -> tuple[Any, list[int], n
     Returns the exam, the item version ids (matrix columns) and the matrix (candidates x
     items, NaN where an item was not on the candidate's form; a blank scores 0).
     """
-    exam = exam_repo.latest_published(session, exam_code)
-    if exam is None:
-        msg = f"exam {exam_code!r} has no published version"
-        raise NotFound(msg)
+    exam = published_exam(session, exam_code)
     runtime = load_runtime(session, exam.id)
     _ids, forms, responses = load_answers(session, runtime)
     dichotomous = [

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict
 from app.models.result import RankingSnapshot
 from app.repositories import exams as exam_repo
 from app.repositories import results as result_repo
 from app.services import audit, rankings
-from app.services.exams import spec_of
+from app.services.exams import published_exam, spec_of
 from app.services.results import candidate_pseudonym
 from scoring.combined import Stage, StageResults, combine_stages, stage_column
 from scoring.ranking import Formation, RankInput, TieBreakKey, rank_formations
@@ -34,10 +34,7 @@ class StageIn:
 def _stage_results(
     session: Session, exam_code: str, label: str
 ) -> tuple[Any, StageResults, dict[str, Any]]:
-    exam = exam_repo.latest_published(session, exam_code)
-    if exam is None:
-        msg = f"exam {exam_code!r} has no published version"
-        raise NotFound(msg)
+    exam = published_exam(session, exam_code)
     if result_repo.running_attempts(session, exam.id):
         msg = f"attempts of {exam_code} are still running; combine stages once they have finished"
         raise Conflict(msg)

@@ -33,8 +33,8 @@ from app.errors import AppError, Conflict, NotFound
 from app.models.attempt import Response
 from app.models.exam import ExamVersion
 from app.models.result import KeyCorrection, RankingSnapshot, Result
-from app.repositories import exams as exam_repo
 from app.services import audit, rankings
+from app.services.exams import published_exam
 from app.services.results import rule_dict
 from app.services.runtime import correction_action, load_runtime
 from scoring.correction import apply_corrections
@@ -210,10 +210,7 @@ def plan_correction(
     session: Session, exam_code: str, request: CorrectionRequest
 ) -> tuple[CorrectionPlan, dict[int, Rescored], ExamVersion]:
     """The dry run: every affected attempt's old and new scores (nothing is written)."""
-    exam = exam_repo.latest_published(session, exam_code)
-    if exam is None:
-        msg = f"exam {exam_code!r} has no published version"
-        raise NotFound(msg)
+    exam = published_exam(session, exam_code)
     if len(request.reason.strip()) < 3:
         msg = "reason: say why the key is corrected (it is published with the new ranking)"
         raise AppError(msg)

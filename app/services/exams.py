@@ -203,6 +203,15 @@ def local_time(moment: datetime, timezone: str) -> str:
     return f"{local:%d-%m-%Y %H:%M} {zone}"
 
 
+def published_exam(session: Session, exam_code: str) -> ExamVersion:
+    """The newest published version of ``exam_code`` (NotFound when it has none)."""
+    exam = repo.latest_published(session, exam_code)
+    if exam is None:
+        msg = f"exam {exam_code!r} has no published version"
+        raise NotFound(msg)
+    return exam
+
+
 def create_sitting(
     session: Session,
     *,

@@ -11,10 +11,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.models.attempt import Attempt, Response
-from app.repositories import exams as exam_repo
 from app.services.adaptive import section_blocks
+from app.services.exams import published_exam
 from app.services.runtime import ExamRuntime, load_runtime
 from scoring.rules import score_attempts
 from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
@@ -87,10 +87,7 @@ def section_thresholds(runtime: ExamRuntime) -> dict[str, list[tuple[str, float]
 
 def analyse_exam(session: Session, exam_code: str) -> tuple[ExamRuntime, ItemAnalysis]:
     """Item analysis of the newest published version of ``exam_code``."""
-    exam = exam_repo.latest_published(session, exam_code)
-    if exam is None:
-        msg = f"exam {exam_code!r} has no published version"
-        raise NotFound(msg)
+    exam = published_exam(session, exam_code)
     runtime = load_runtime(session, exam.id)
     _ids, forms, responses = load_answers(session, runtime)
     if forms.shape[0] == 0:

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.models.exam import ExamVersion
 from app.models.result import RankingSnapshot
-from app.repositories import exams as exam_repo
 from app.repositories import results as repo
 from app.repositories.results import CandidateRow
 from app.security import derive_key
 from app.services import audit
-from app.services.exams import spec_of
+from app.services.exams import published_exam, spec_of
 from app.services.results import pseudonym_key
 from item_bank.exam_spec import ExamSpec
 from scoring.pseudonym import pseudonyms
@@ -171,10 +170,7 @@ def publish(
     add a new snapshot that supersedes the previous one and records who moved and why.
     Refused while any attempt of the exam is still running.
     """
-    exam = exam_repo.latest_published(session, exam_code)
-    if exam is None:
-        msg = f"exam {exam_code!r} has no published version"
-        raise NotFound(msg)
+    exam = published_exam(session, exam_code)
     running = repo.running_attempts(session, exam.id)
     if running:
         msg = (
