@@ -36,15 +36,21 @@ def proctor_login(db, clock, exam, make_staff):
     return username, password
 
 
-def open_console(browser, server, proctor_login):
-    """A proctor's browser on the sitting's seat console."""
+def console_login(browser, server, username, password):
+    """A browser on the proctor console that has just sent ``username``'s login."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(10_000)
     console = context.new_page()
     console.goto("/proctor")
-    console.fill("#staff-username", proctor_login[0])
-    console.fill("#staff-password", proctor_login[1])
+    console.fill("#staff-username", username)
+    console.fill("#staff-password", password)
     console.click("#staff-login-form button[type=submit]")
+    return context, console
+
+
+def open_console(browser, server, proctor_login):
+    """A proctor's browser on the sitting's seat console."""
+    context, console = console_login(browser, server, *proctor_login)
     console.wait_for_selector("#view-sittings:not([hidden])")
     console.click("#sittings-body a")
     console.wait_for_selector("#view-console:not([hidden]) #seats-body tr")
@@ -201,14 +207,7 @@ def test_the_console_adds_minutes_pauses_the_room_and_reissues_pins(
 def test_only_proctor_accounts_get_in_and_logging_out_forgets_the_token(
     browser, server, proctor_login, make_staff
 ):
-    committee = make_staff(Role.COMMITTEE, "panitia-satu")
-    context = browser.new_context(base_url=server.url, viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/proctor")
-    page.fill("#staff-username", committee[0])
-    page.fill("#staff-password", committee[1])
-    page.click("#staff-login-form button[type=submit]")
+    context, page = console_login(browser, server, *make_staff(Role.COMMITTEE, "panitia-satu"))
     page.wait_for_selector("#staff-login-error:not([hidden])")
     assert page.inner_text("#staff-login-error") == (
         "Akun ini bukan akun pengawas. Konsol ini hanya untuk pengawas sesi."
