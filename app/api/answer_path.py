@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.candidate import MAX_POSITION, save_ack, save_request
+from app.api.candidate import MAX_POSITION, claim_of, save_ack, save_request
 from app.api.responses import error_response
 from app.errors import AppError
 from app.schemas.candidate import SaveBody
@@ -59,10 +59,7 @@ class AnswerPath:
         svc = self.services
         claim = None
         if 1 <= position <= MAX_POSITION and content_type.startswith(b"application/json"):
-            scheme, _, token = authorization.partition(b" ")
-            if token and scheme.lower() == b"bearer":
-                now = int(svc.clock.now().timestamp())
-                claim = svc.tokens.check(token.strip().decode("latin-1"), now)
+            claim = claim_of(svc, authorization.decode("latin-1"))
         if claim is None:
             await self.app(scope, receive, send)
             return

@@ -47,14 +47,19 @@ class CandidateBearer(HTTPBearer):
 
     async def __call__(self, request: Request) -> CandidateClaim:  # type: ignore[override]
         svc: Services = request.app.state.services
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        claim = None
-        if token and scheme.lower() == "bearer":
-            claim = svc.tokens.check(token.strip(), int(svc.clock.now().timestamp()))
+        claim = claim_of(svc, request.headers.get("authorization", ""))
         if claim is None:
             msg = "missing, expired or invalid candidate token: log in with nomor peserta and PIN"
             raise Unauthorized(msg)
         return claim
+
+
+def claim_of(svc: Services, authorization: str) -> CandidateClaim | None:
+    """The claim of a ``Bearer`` candidate token in an Authorization header, if it is valid."""
+    scheme, _, token = authorization.partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return None
+    return svc.tokens.check(token.strip(), int(svc.clock.now().timestamp()))
 
 
 async def services(request: Request) -> Services:
