@@ -30,11 +30,12 @@ excludes the between-strata term (Cochran, *Sampling Techniques*, 3rd ed., 1977,
 
 *Order.* Sections keep the spec's order. With ``shuffle_items`` a section's items are
 shuffled; without it they follow the blueprint's cells, ascending id within a cell. With
-``shuffle_options`` each item's options get their own permutation. Both come from a PCG64
-bit generator seeded by ``SeedSequence([stream, sitting_seed, slot])``; permutations are
-argsorts of its raw 64-bit outputs, because numpy keeps bit-generator streams stable across
-releases but not the ``Generator`` methods built on them (NEP 19), and a replay must not change
-when numpy does.
+``shuffle_options`` each item's options get their own permutation. Both come from the raw
+64-bit words of the form's stream (:func:`scoring.prng.raw_words` of ``FORM_ORDER, sitting_seed,
+slot``); permutations are argsorts of those words, because numpy keeps bit-generator streams
+stable across releases but not the ``Generator`` methods built on them (NEP 19), and a replay
+must not change when numpy does. Every random word of this module comes from
+:mod:`scoring.prng`.
 
 Extending
 ---------
@@ -60,6 +61,7 @@ from item_bank.blueprint import BankSnapshot, check_blueprint
 from item_bank.errors import BlueprintShortfall, Shortfall
 from item_bank.exam_spec import ExamSpec
 from item_bank.models import MAX_OPTIONS
+from scoring.prng import FORM_ORDER, FORM_SELECTION, GOLDEN, mix, raw_words
 
 #: Names the drawing procedure; stored with forms. A change that draws differently from the
 #: same seed and bank must change it, since stored seeds would no longer replay.
@@ -71,21 +73,10 @@ SITTING_SEED_LIMIT: Final = 2**63
 #: Slots are 0 <= slot < 2**31 (a signed 32-bit column).
 SLOT_LIMIT: Final = 2**31
 
-# Domain-separation words for the two random streams a sitting uses ("ujian" + stream number).
-_SELECTION_STREAM: Final = 0x756A69616E01
-_ORDER_STREAM: Final = 0x756A69616E02
-
 # Feistel rounds: four give a pseudo-random permutation from a pseudo-random round function
 # (Luby & Rackoff 1988); six leave a margin for small domains.
 _ROUNDS: Final = 6
 
-# SplitMix64's output function (Stafford's "Mix13" constants, as in Vigna's splitmix64.c).
-_MIX_1: Final = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2: Final = np.uint64(0x94D049BB133111EB)
-_GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
-_SHIFT_30: Final = np.uint64(30)
-_SHIFT_27: Final = np.uint64(27)
-_SHIFT_31: Final = np.uint64(31)
 _UINT64_MAX: Final = np.uint64(2**64 - 1)
 
 _OPTION_COLUMNS: Final = np.arange(MAX_OPTIONS)
@@ -352,8 +343,9 @@ def _plan(spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int) -> _Sitting
         for index, section in enumerate(spec.sections)
         for cell in section.blueprint.cells
     ]
-    bits = np.random.PCG64(np.random.SeedSequence([_SELECTION_STREAM, sitting_seed]))
-    keys = bits.random_raw(len(listed) * _ROUNDS).reshape(len(listed), _ROUNDS)
+    keys = raw_words(FORM_SELECTION, sitting_seed)(len(listed) * _ROUNDS).reshape(
+        len(listed), _ROUNDS
+    )
     cells = []
     for number, (index, section, cell) in enumerate(listed):
         if cell.count == 0:
@@ -374,16 +366,6 @@ def _plan(spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int) -> _Sitting
     )
 
 
-def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finalizer, a 64-bit mixing bijection (modulo 2**64), in place on ``z``."""
-    z ^= z >> _SHIFT_30
-    z *= _MIX_1
-    z ^= z >> _SHIFT_27
-    z *= _MIX_2
-    z ^= z >> _SHIFT_31
-    return z
-
-
 def _feistel(
     x: NDArray[np.uint64],
     half: NDArray[np.uint64],
@@ -398,7 +380,7 @@ def _feistel(
     left = x >> half
     right = x & mask
     for r in range(_ROUNDS):
-        left, right = right, left ^ (_mix(right ^ keys[:, r]) & mask)
+        left, right = right, left ^ (mix(right ^ keys[:, r]) & mask)
     return (left << half) | right
 
 
@@ -483,8 +465,8 @@ def _select(plan: _SittingPlan, slots: Sequence[int]) -> list[list[list[NDArray[
         windows.append(per_cell)
 
     which = np.asarray(cell_of, dtype=np.intp)
-    epoch_words = _mix((np.asarray(epochs, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)
-    keys = _mix(plan.keys[which] ^ epoch_words[:, None])
+    epoch_words = mix((np.asarray(epochs, dtype=np.uint64) + np.uint64(1)) * GOLDEN)
+    keys = mix(plan.keys[which] ^ epoch_words[:, None])
     permuted = _permute(
         np.asarray(positions, dtype=np.uint64), plan.sizes[which], plan.half_bits[which], keys
     ).astype(np.intp)
@@ -518,9 +500,9 @@ def _select(plan: _SittingPlan, slots: Sequence[int]) -> list[list[list[NDArray[
 def _draw(plan: _SittingPlan, slots: Sequence[int]) -> list[Form]:
     forms = []
     for slot, chosen in zip(slots, _select(plan, slots), strict=True):
-        bits = np.random.PCG64(np.random.SeedSequence([_ORDER_STREAM, plan.sitting_seed, slot]))
+        raw = raw_words(FORM_ORDER, plan.sitting_seed, slot)
         seed = FormSeed(plan.sitting_seed, slot)
-        forms.append(_assemble(plan.spec, plan.snapshot, chosen, bits.random_raw, seed))
+        forms.append(_assemble(plan.spec, plan.snapshot, chosen, raw, seed))
     return forms
 
 

@@ -42,9 +42,9 @@ optimize over all constraints at once and are the way to go for many overlapping
 (ties: lower bank row first) and one of them is taken by a uniform draw ``u`` from a counter-
 based generator keyed by the attempt's seed and read at the step number: SplitMix64 (Steele,
 Lea & Flood 2014), ``u = mix(key + (step + 1)·γ)``, ``key = mix(seed ⊕ stream)``, position
-``⌊k·u / 2⁶⁴⌋``. It is plain 64-bit integer arithmetic defined here, so a replay years later
-gives the same choice whatever numpy release runs it, and a simulation draws the choices of a
-thousand candidates in one vector operation.
+``⌊k·u / 2⁶⁴⌋`` (:mod:`scoring.prng`, stream ``ADAPTIVE_CHOICE``). It is plain 64-bit integer
+arithmetic, so a replay years later gives the same choice whatever numpy release runs it, and a
+simulation draws the choices of a thousand candidates in one vector operation.
 
 References
 ----------
@@ -73,6 +73,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from scoring.errors import ScoringError
 from scoring.irt import ItemParams, information, probability
+from scoring.prng import (
+    ADAPTIVE_CHOICE,
+    below,
+    below_int,
+    counter_word,
+    counter_words,
+    stream_key,
+    stream_keys,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -83,16 +92,6 @@ ADAPTIVE_ALGORITHM: Final = "ujian-cat/1"
 #: Attempt seeds are 0 <= seed < 2**63 (a signed 64-bit database column).
 ATTEMPT_SEED_LIMIT: Final = 2**63
 
-# SplitMix64 (Vigna's splitmix64.c): the golden-ratio increment and the output mixer.
-_GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1: Final = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2: Final = np.uint64(0x94D049BB133111EB)
-_STREAM: Final = np.uint64(0x756A69616E03)  # "ujian" + stream 3 (assembly uses 1 and 2)
-_SHIFT_30: Final = np.uint64(30)
-_SHIFT_27: Final = np.uint64(27)
-_SHIFT_31: Final = np.uint64(31)
-_SHIFT_32: Final = np.uint64(32)
-_MASK_64: Final = 2**64 - 1
 _EPS: Final = 1e-12
 
 
@@ -657,7 +656,7 @@ class BatchChoice:
 def seed_keys(attempt_seeds: ArrayLike) -> NDArray[np.uint64]:
     """SplitMix64 keys of attempt seeds: ``mix(seed ⊕ stream)``."""
     seeds = np.asarray(attempt_seeds, dtype=np.uint64).reshape(-1)
-    return _mix(seeds ^ _STREAM)
+    return stream_keys(seeds, ADAPTIVE_CHOICE)
 
 
 def draw_positions(
@@ -668,10 +667,7 @@ def draw_positions(
     The top 32 bits of ``u`` are used (``((u >> 32)·size) >> 32``), which is uniform to within
     ``size / 2³²`` for any shortlist size.
     """
-    # Array arithmetic on uint64 wraps modulo 2**64 silently, as SplitMix64 intends.
-    u = _mix(keys + (steps + np.uint64(1)) * _GOLDEN)
-    top = u >> _SHIFT_32
-    return ((top * sizes.astype(np.uint64)) >> _SHIFT_32).astype(np.int64)
+    return below(counter_words(keys, steps), sizes)
 
 
 def selection_node(bank: AdaptiveBank, theta: FloatArray) -> NDArray[np.intp]:
@@ -777,19 +773,12 @@ def check_rules(bank: AdaptiveBank, rules: AdaptiveRules) -> None:
 
 def seed_key(attempt_seed: int) -> int:
     """The SplitMix64 key of one attempt seed, as a Python integer (see :func:`seed_keys`)."""
-    return _mix_int(attempt_seed ^ int(_STREAM))
+    return stream_key(attempt_seed, ADAPTIVE_CHOICE)
 
 
 def _draw_position(key: int, step: int, size: int) -> int:
     """:func:`draw_positions` for one candidate, in Python integers."""
-    u = _mix_int((key + (step + 1) * int(_GOLDEN)) & _MASK_64)
-    return ((u >> 32) * size) >> 32
-
-
-def _mix_int(z: int) -> int:
-    z = ((z ^ (z >> 30)) * int(_MIX_1)) & _MASK_64
-    z = ((z ^ (z >> 27)) * int(_MIX_2)) & _MASK_64
-    return z ^ (z >> 31)
+    return below_int(counter_word(key, step), size)
 
 
 def _selection_node(bank: AdaptiveBank, theta: float) -> int:
@@ -821,13 +810,6 @@ def _open_topics(
         return has_items
     quotas = np.asarray(rules.topic_quotas, dtype=np.int64)
     return has_items & (topic_counts < quotas[None, :])
-
-
-def _mix(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's output function, a bijection on 64-bit words."""
-    z = (z ^ (z >> _SHIFT_30)) * _MIX_1
-    z = (z ^ (z >> _SHIFT_27)) * _MIX_2
-    return z ^ (z >> _SHIFT_31)
 
 
 def _check_seed(seed: int) -> None:
