@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,24 +97,35 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One writing transaction: commit when the block succeeds, roll back when it raises."""
-        with self.write_sessions() as session:
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: the only way routes, commands and background jobs reach the data.
+
+        ``write=True``: a writing transaction (on SQLite it takes the write lock at BEGIN),
+        committed when the block succeeds and rolled back when it raises. ``write=False``: a
+        read-only transaction on the read pool, always rolled back at the end. The session is
+        closed and its connection back in the pool when the block ends, in the thread that
+        opened it: hold no unit of work across a wait for another thread (see
+        ``app/api/transaction.py``), and do not open a writing one inside another on SQLite
+        (there is one write connection, so the inner one would wait for the outer).
+        """
+        with (self.write_sessions if write else self.read_sessions)() as session:
             try:
                 yield session
-                session.commit()
+                if write:
+                    session.commit()
+                else:
+                    session.rollback()
             except BaseException:
                 session.rollback()
                 raise
 
-    @contextmanager
-    def read_session(self) -> Iterator[Session]:
-        """One read-only transaction (rolled back at the end; it never writes)."""
-        with self.read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+    def session(self) -> AbstractContextManager[Session]:
+        """A writing :meth:`unit_of_work`."""
+        return self.unit_of_work(write=True)
+
+    def read_session(self) -> AbstractContextManager[Session]:
+        """A read-only :meth:`unit_of_work`."""
+        return self.unit_of_work(write=False)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

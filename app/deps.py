@@ -1,8 +1,7 @@
-"""FastAPI dependencies: the request's transaction, the clock, settings and one guard per role."""
+"""FastAPI dependencies: the route's session type, the clock, settings and one guard per role."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,22 +35,33 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One writing transaction per request, committed before the response is sent."""
-    with get_database(request).session() as session:
-        yield session
+class SessionOutsideUnitOfWork(RuntimeError):
+    """A route reached the session dependency instead of running in a unit of work."""
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    """One read-only transaction per request."""
-    with get_database(request).read_session() as session:
-        yield session
+def get_session(request: Request) -> Session:
+    """Never called for a correctly built route: see :mod:`app.api.transaction`.
+
+    A route's ``SessionDep`` parameter is replaced by a unit of work around its body; a
+    dependency that opened the session here instead would hold the connection across threads,
+    the deadlock the unit of work exists to avoid. ``create_app`` refuses such routes; this is
+    the last line should one be built by hand.
+    """
+    msg = f"{request.method} {request.url.path} took a session outside the unit of work"
+    raise SessionOutsideUnitOfWork(msg)
 
 
-# scope="function": the commit happens when the route returns, *before* the response leaves,
-# so an acknowledged change is a durable change.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+def get_read_session(request: Request) -> Session:
+    """Never called for a correctly built route (see :func:`get_session`)."""
+    msg = f"{request.method} {request.url.path} took a read session outside the unit of work"
+    raise SessionOutsideUnitOfWork(msg)
+
+
+#: A route parameter of this type runs the route in one writing unit of work (committed when
+#: the route returns, before the response leaves: an acknowledged change is durable).
+SessionDep = Annotated[Session, Depends(get_session)]
+#: A route parameter of this type runs the route in one read-only unit of work.
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -74,7 +84,7 @@ class RoleGuard:
     ) -> StaffPrincipal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise staff_service.unauthorized()
-        with get_database(request).read_session() as session:
+        with get_database(request).unit_of_work(write=False) as session:
             principal = staff_service.principal_for_token(
                 session, credentials.credentials, get_clock(request).now()
             )

@@ -11,6 +11,7 @@ from fastapi.telemetry import TelemetryConfig
 from app.api import api_routers
 from app.api.answer_path import AnswerPath
 from app.api.responses import error_doc
+from app.api.transaction import check_routes
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
@@ -63,7 +64,11 @@ def create_app(
     # Added first, so it runs inside the request id: the answer path keeps its id and log line.
     app.add_middleware(AnswerPath, services=services)
     app.add_middleware(RequestIdMiddleware)
-    for router in api_routers():
+    routers = api_routers()
+    # A route that would take its session outside the unit of work is a latent deadlock:
+    # refuse to build the app rather than find it under load.
+    check_routes(route for router in [*routers, pages.router] for route in router.routes)
+    for router in routers:
         # Any route may refuse its input: 400 (an unreadable body, a request that makes no
         # sense) or 422 (validation), both in the error envelope.
         app.include_router(router, responses=error_doc(400, 422))

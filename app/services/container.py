@@ -61,7 +61,7 @@ class Services:
 
     def finish_due(self, attempt_id: int) -> bool:
         """Finish one attempt whose deadline passed, in its own transaction."""
-        with self.db.session() as session:
+        with self.db.unit_of_work() as session:
             return attempts.finish(
                 session,
                 attempt_id,
