@@ -24,8 +24,8 @@ from app.api.candidate import MAX_POSITION, claim_of, save_ack, save_request
 from app.api.responses import error_response
 from app.errors import AppError
 from app.schemas.candidate import SaveBody
-from app.services.autosave import AdaptivePosition
 from app.services.container import Services
+from app.services.refusals import AdaptivePosition
 
 PREFIX = "/api/v1/attempts/current/responses/"
 #: A save body is well under 100 bytes; anything longer goes the ordinary way.

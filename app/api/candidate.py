@@ -24,15 +24,12 @@ from app.schemas.candidate import (
     state_json,
 )
 from app.services import adaptive, attempts
-from app.services.autosave import (
-    AdaptivePosition,
-    SaveOutcome,
-    SaveRequest,
-    remaining_seconds,
-)
+from app.services.autosave import SaveOutcome, SaveRequest
 from app.services.candidate_tokens import CandidateClaim
 from app.services.container import Services
+from app.services.refusals import AdaptivePosition
 from app.services.throttle import Policy
+from exam_day.attempt import AttemptState
 
 router = APIRouter(prefix="/api/v1", tags=["candidate"])
 
@@ -185,22 +182,25 @@ def login(body: CandidateLogin, request: Request, session: SessionDep, svc: Serv
     )
 
 
+def _finish_if_expired(svc: Services, claim: CandidateClaim) -> None:
+    """ "A check on every access": an attempt whose time plus grace is over is finished by its
+    deadline before the candidate is shown anything (the sweeper may not have reached it)."""
+    with svc.db.read_session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        expired = AttemptState.of(attempt).is_expired(svc.clock.now(), svc.grace)
+    if expired:
+        svc.finish_due(claim.attempt_id)
+
+
 def _state(svc: Services, claim: CandidateClaim, *, just_written: bool = False) -> Response:
     """The candidate state, written as :class:`CandidateState` JSON (see ``state_json``).
 
     ``just_written``: this request has just started or finished the attempt, so there is no
     deadline to enforce first (the usual check on every access is skipped).
     """
-    now = svc.clock.now()
-    expired = False
     if not just_written:
-        with svc.db.read_session() as session:
-            attempt = attempts.attempt_for_claim(session, claim, lock=False)
-            expired = attempts.is_expired(attempt, now, svc.grace)
-    if expired:
-        # "A check on every access": the candidate comes back after the deadline.
-        svc.finish_due(claim.attempt_id)
-        now = svc.clock.now()
+        _finish_if_expired(svc, claim)
+    now = svc.clock.now()
     with svc.db.read_session() as session:
         attempt = attempts.attempt_for_claim(session, claim, lock=False)
         runtime = svc.runtimes.get(session, attempt.exam_id)
@@ -230,21 +230,15 @@ def current(claim: CandidateDep, svc: ServicesDep) -> Response:
 )
 def clock(claim: CandidateDep, svc: ServicesDep) -> ClockView:
     """The part of the state a screen polls while paused: one row read, no items."""
+    _finish_if_expired(svc, claim)
     now = svc.clock.now()
     with svc.db.read_session() as session:
         attempt = attempts.attempt_for_claim(session, claim, lock=False)
-        expired = attempts.is_expired(attempt, now, svc.grace)
-    if expired:
-        svc.finish_due(claim.attempt_id)
-        now = svc.clock.now()
-    with svc.db.read_session() as session:
-        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        state = AttemptState.of(attempt)
         return ClockView(
-            status=attempt.status,
-            paused=attempt.paused_at is not None,
-            remaining_seconds=remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
-            if attempt.status == "in_progress" and attempt.deadline_at is not None
-            else None,
+            status=state.status,
+            paused=state.paused,
+            remaining_seconds=state.remaining(now),
             last_seq=attempts.last_seq(session, attempt.id),
             server_time=now,
         )
@@ -279,9 +273,7 @@ def finish(body: FinishBody, claim: CandidateDep, svc: ServicesDep) -> Response:
         raise BadRequest(msg)
     with svc.db.session() as session:
         attempt = attempts.attempt_for_claim(session, claim, lock=True)
-        if attempt.status == "ready":
-            msg = "the exam has not been started"
-            raise BadRequest(msg)
+        # Refuses (400) an attempt never started; finishing twice changes nothing.
         attempts.finish(
             session,
             attempt.id,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -16,9 +17,37 @@ from sqlalchemy import (
     String,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from app.models.base import Base
+from exam_day.status import AttemptStatus, FinishReason, PausedBy
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StoredEnum(TypeDecorator[E]):
+    """A ``StrEnum`` stored as its plain string (``VARCHAR(16)``, exactly as before the enum).
+
+    Rows come back as members; a value that is not a member is refused on the way in, naming the
+    enum, instead of being stored.
+    """
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Attempt(Base):
@@ -27,7 +56,9 @@ class Attempt(Base):
     ``deadline_at`` is the moment time runs out, already moved by every pause and time credit;
     while ``paused_at`` is set the clock stands still (remaining = deadline - paused_at).
     ``device_generation`` grows at each login: only the newest device's token may write.
-    ``form`` is ``[[item_id, [option order...]], ...]`` in the candidate's order.
+    ``form`` is ``[[item_id, [option order...]], ...]`` in the candidate's order: read and
+    written only through :class:`exam_day.form.FrozenForm`. ``status``, ``paused_by`` and
+    ``finish_reason`` are :mod:`exam_day.status` enums stored as their plain strings.
     """
 
     __tablename__ = "attempts"
@@ -44,7 +75,7 @@ class Attempt(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), unique=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[AttemptStatus] = mapped_column(StoredEnum(AttemptStatus))
     device_generation: Mapped[int] = mapped_column(Integer, default=1)
     form: Mapped[list[Any] | None] = mapped_column(JSON)
     # The form's item version ids by position (0: an adaptive position not given yet), so a key
@@ -56,10 +87,10 @@ class Attempt(Base):
     started_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
-    paused_by: Mapped[str | None] = mapped_column(String(16))
+    paused_by: Mapped[PausedBy | None] = mapped_column(StoredEnum(PausedBy))
     credit_seconds: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None]
-    finish_reason: Mapped[str | None] = mapped_column(String(16))
+    finish_reason: Mapped[FinishReason | None] = mapped_column(StoredEnum(FinishReason))
     last_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

@@ -7,7 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.models.attempt import StoredEnum
 from app.models.base import Base
+from exam_day.status import SittingStatus
 
 
 class Sitting(Base):
@@ -27,7 +29,7 @@ class Sitting(Base):
     room: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64))
     starts_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SittingStatus] = mapped_column(StoredEnum(SittingStatus))
     paused_at: Mapped[datetime | None]
     seed: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]

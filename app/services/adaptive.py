@@ -2,15 +2,16 @@
 request, no going back, reproducible from the attempt's seed and its answers.
 
 An adaptive section occupies a fixed block of positions (its ``item_count`` is the most items
-it gives). Positions not yet administered hold ``None`` in the attempt's form; an administered
-one holds ``[item_id, option_order, "adaptive"]``. Answers go to the same response tables as
-every other answer, so the appeal record is one history.
+it gives). Positions not yet administered are ``None`` in the attempt's
+:class:`~exam_day.form.FrozenForm`; an administered one is an adaptive
+:class:`~exam_day.form.FormEntry`. Answers go to the same response tables as every other answer,
+so the appeal record is one history.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,25 +19,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, NotFound
 from app.models.attempt import Attempt, Response, ResponseEvent
-from app.services.autosave import (
-    OPTION_LETTERS,
-    AttemptNotActive,
-    AttemptPaused,
-    DeadlinePassed,
-    DeviceReplaced,
-    remaining_seconds,
-)
+from app.services.refusals import as_app_error
 from app.services.runtime import ExamRuntime
+from exam_day.attempt import AttemptState
+from exam_day.errors import AdaptiveLocked as Locked
+from exam_day.errors import ExamDayError
+from exam_day.form import FormEntry, FrozenForm
 from item_bank.exam_spec import SectionSpec
 from scoring import cat
 
-ADAPTIVE = "adaptive"
+#: A form as callers hold it: the model's value, or the stored JSON list.
+FormLike = FrozenForm | Sequence[Any]
 
 
-class AdaptiveLocked(Conflict):
-    """An answered item of an adaptive section cannot be changed (there is no going back)."""
+def as_form(form: FormLike) -> FrozenForm:
+    """``form`` as a :class:`FrozenForm` (stored JSON is decoded)."""
+    return form if isinstance(form, FrozenForm) else FrozenForm.decode(list(form))
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def option_order(n_options: int, seed: int, position: int, shuffle: bool) -> lis
 
 def _choose(
     runtime: ExamRuntime, section: SectionSpec, state: cat.AdaptiveState, seed: int, position: int
-) -> list[Any] | None:
+) -> FormEntry | None:
     adaptive = runtime.adaptive(section.code)
     choice = cat.next_item(state, adaptive.section.bank, adaptive.rules, seed)
     if choice is None:
@@ -100,37 +100,38 @@ def _choose(
     item_id = int(adaptive.section.ids[choice.item])
     content = runtime.items[item_id]
     order = option_order(len(content.options), seed, position, runtime.spec.shuffle_options)
-    return [item_id, order, ADAPTIVE]
+    return FormEntry(item_id, tuple(order), adaptive=True)
 
 
-def first_items(runtime: ExamRuntime, entries: list[Any], seed: int) -> list[Any]:
+def first_items(runtime: ExamRuntime, form: FrozenForm, seed: int) -> FrozenForm:
     """The form with each adaptive section's block emptied and its first item chosen."""
     blocks = section_blocks(runtime)
-    out = list(entries)
+    out = list(form.entries)
     for section in runtime.spec.adaptive_sections:
         lo, hi = blocks[section.code]
         for position in range(lo, hi):
             out[position - 1] = None
         bank = runtime.adaptive(section.code).section.bank
         out[lo - 1] = _choose(runtime, section, cat.start(bank), seed, lo)
-    return out
+    return FrozenForm(tuple(out))
 
 
 def section_state(
     runtime: ExamRuntime,
     section: SectionSpec,
-    entries: list[Any],
+    entries: FormLike,
     answers: Mapping[int, int | None],
 ) -> tuple[cat.AdaptiveState, list[int]]:
     """The section's adaptive state from its answered items, and their positions."""
+    form = as_form(entries)
     adaptive = runtime.adaptive(section.code)
     lo, hi = section_blocks(runtime)[section.code]
     rows, responses, positions = [], [], []
     for position in range(lo, hi):
-        entry = entries[position - 1]
+        entry = form.entries[position - 1]
         if entry is None or position not in answers:
             break
-        item_id = int(entry[0])
+        item_id = entry.item_id
         rows.append(adaptive.row_of[item_id])
         responses.append(1 if answers[position] == runtime.items[item_id].key_index else 0)
         positions.append(position)
@@ -155,48 +156,39 @@ def answer(
     (locked) or later (not yet chosen) position is refused; a repeated request with the same
     ``seq`` is acknowledged without change.
     """
-    if attempt.device_generation != generation:
-        msg = "this exam was opened on another computer; this one is logged out"
-        raise DeviceReplaced(msg)
-    if attempt.status != "in_progress" or attempt.deadline_at is None:
-        msg = f"the attempt is {attempt.status}; answers can no longer change"
-        raise AttemptNotActive(msg)
-    if attempt.paused_at is not None:
-        msg = "the exam is paused by the proctor; please wait"
-        raise AttemptPaused(msg)
-    if now > attempt.deadline_at + grace:
-        msg = "the exam time is over; this answer was not saved"
-        raise DeadlinePassed(msg)
+    state = AttemptState.of(attempt)
+    refusal = state.save_refusal(generation, now, grace)
+    if refusal is not None:
+        raise as_app_error(refusal)
     section = section_at(runtime, position)
     if section is None or section.adaptive is None:
         msg = f"item {position} is not in an adaptive section"
         raise NotFound(msg)
-    entries = list(attempt.form or [])
-    entry = entries[position - 1]
-    if entry is None:
-        msg = f"item {position} has not been given yet: answer the current item first"
-        raise AdaptiveLocked(msg)
+    form = FrozenForm.decode(attempt.form)
+    try:
+        entry = form.given(position)
+    except ExamDayError as refused:
+        raise as_app_error(refused) from None
     stored = session.get(Response, (attempt.id, position))
-    left = remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
+    left = state.remaining(now) or 0
     lo, hi = section_blocks(runtime)[section.code]
     if stored is not None:
         if stored.seq == seq:
             following = (
-                position + 1 if position + 1 < hi and entries[position] is not None else None
+                position + 1 if position + 1 < hi and form.entries[position] is not None else None
             )
-            letter = OPTION_LETTERS[list(entry[1]).index(stored.option)]
+            assert stored.option is not None  # an adaptive answer is never blank
+            letter = entry.letter_of(stored.option)
             return AdaptiveAck(position, letter, seq, False, following, left, now)
         msg = "this item is already answered; answers in an adaptive section cannot be changed"
-        raise AdaptiveLocked(msg)
+        raise as_app_error(Locked(msg))
     if option is None:
         msg = "choose an option: an adaptive item must be answered to go on"
         raise AppError(msg)
-    order = list(entry[1])
-    shown = OPTION_LETTERS.find(option)
-    if shown < 0 or shown >= len(order):
-        msg = f"option must be one of {', '.join(OPTION_LETTERS[: len(order)])}"
-        raise Conflict(msg)
-    original = order[shown]
+    try:
+        original = entry.original_of(option, blank_allowed=False)
+    except ExamDayError as refused:
+        raise as_app_error(refused) from None
     session.add(
         Response(
             attempt_id=attempt.id,
@@ -220,24 +212,27 @@ def answer(
     )
     session.flush()
     answers = answered_in(session, attempt.id, lo, hi)
-    state, _positions = section_state(runtime, section, entries, answers)
+    ability, _positions = section_state(runtime, section, form, answers)
     adaptive = runtime.adaptive(section.code)
     following = None
-    if position + 1 < hi and cat.stop_reason(state, adaptive.section.bank, adaptive.rules) is None:
+    if (
+        position + 1 < hi
+        and cat.stop_reason(ability, adaptive.section.bank, adaptive.rules) is None
+    ):
         seed = int((attempt.form_seed or {})["adaptive_seed"])
-        chosen = _choose(runtime, section, state, seed, position + 1)
+        chosen = _choose(runtime, section, ability, seed, position + 1)
         if chosen is not None:
-            entries[position] = chosen
-            attempt.form = entries
-            attempt.item_ids = form_item_ids(entries)
+            form = form.with_entry(position + 1, chosen)
+            attempt.form = form.encode()
+            attempt.item_ids = form.item_ids()
             following = position + 1
     attempt.last_seen_at = now
     return AdaptiveAck(position, option, seq, True, following, left, now)
 
 
-def form_item_ids(entries: list[Any]) -> list[int]:
+def form_item_ids(entries: FormLike) -> list[int]:
     """The item version id at each position (0: an adaptive position not given yet)."""
-    return [0 if entry is None else int(entry[0]) for entry in entries]
+    return as_form(entries).item_ids()
 
 
 def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int, int | None]:
@@ -253,10 +248,11 @@ def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int
 
 
 def section_scores(
-    runtime: ExamRuntime, entries: list[Any], answers: Mapping[int, int | None]
+    runtime: ExamRuntime, entries: FormLike, answers: Mapping[int, int | None]
 ) -> dict[str, cat.AdaptiveScore]:
     """Every adaptive section's ability estimate and scale score."""
     out: dict[str, cat.AdaptiveScore] = {}
+    entries = as_form(entries)
     for section in runtime.spec.adaptive_sections:
         adaptive = runtime.adaptive(section.code)
         state, _positions = section_state(runtime, section, entries, answers)

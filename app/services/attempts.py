@@ -9,23 +9,43 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, Conflict, NotFound, TooManyRequests, Unauthorized
+from app.errors import AppError, NotFound, TooManyRequests, Unauthorized
 from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as repo
 from app.services import adaptive, audit, throttle
 from app.services.audit import attempt_chain, sitting_chain
-from app.services.autosave import OPTION_LETTERS, DeviceReplaced, remaining_seconds
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
 from app.services.media_links import sign_media_links
+from app.services.refusals import as_app_error
 from app.services.results import slip_code, store_result
 from app.services.runtime import ExamRuntime, RuntimeCache
+from exam_day.attempt import AttemptState
+from exam_day.errors import AlreadyFinished, ExamDayError, NotDue
+from exam_day.form import OPTION_LETTERS, FrozenForm
+from exam_day.status import AttemptStatus, FinishReason
 from item_bank.assembly import ASSEMBLY_ALGORITHM, Form, FormSeed, draw_form
 from item_bank.irt_forms import IRT_FORMS_ALGORITHM, draw_matched_form
 from scoring.cat import ADAPTIVE_ALGORITHM
 
-READY, IN_PROGRESS, FINISHED, VOIDED = "ready", "in_progress", "finished", "voided"
+# Kept for app/services/proctoring.py, which imports them from here; the enum is their home.
+READY, IN_PROGRESS, FINISHED, VOIDED = (
+    AttemptStatus.READY,
+    AttemptStatus.IN_PROGRESS,
+    AttemptStatus.FINISHED,
+    AttemptStatus.VOIDED,
+)
+
+
+def store(attempt: Attempt, before: AttemptState, after: AttemptState) -> None:
+    """Write what a transition changed onto the attempt's row (only the changed columns, so a
+    column another statement moves, such as the device generation at a login, is not
+    overwritten with the value read before)."""
+    old = before.columns()
+    for column, value in after.columns().items():
+        if value != old[column]:
+            setattr(attempt, column, value)
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,7 @@ def shows_its_form(session: Session, attempt_id: int) -> bool:
     """Whether the attempt's form is still on its candidate's screen (started, not finished):
     the only time the links in it may open the bank's images."""
     attempt = session.get(Attempt, attempt_id)
-    return attempt is not None and attempt.status == IN_PROGRESS
+    return attempt is not None and attempt.status == AttemptStatus.IN_PROGRESS
 
 
 def last_seq(session: Session, attempt_id: int) -> int:
@@ -125,9 +145,10 @@ def attempt_for_claim(session: Session, claim: CandidateClaim, *, lock: bool) ->
     if attempt is None:
         msg = "no such attempt"
         raise NotFound(msg)
-    if attempt.device_generation != claim.generation:
-        msg = "this exam was opened on another computer; this one is logged out"
-        raise DeviceReplaced(msg)
+    try:
+        AttemptState.of(attempt).check_device(claim.generation)
+    except ExamDayError as refused:
+        raise as_app_error(refused) from None
     return attempt
 
 
@@ -136,15 +157,18 @@ def start(
 ) -> Attempt:
     """Draw and freeze the form and start the clock; a second call changes nothing."""
     attempt = attempt_for_claim(session, claim, lock=True)
-    if attempt.status != READY:
-        return attempt
+    before = AttemptState.of(attempt)
+    if before.status != AttemptStatus.READY:
+        return attempt  # a reload: nothing to draw, no query
     registration, sitting = repo.registration_and_sitting(session, attempt)
-    if sitting.status != "open":
-        msg = f"the sitting is {sitting.status}; the exam cannot start now"
-        raise Conflict(msg)
     runtime = runtimes.get(session, attempt.exam_id)
+    duration = timedelta(minutes=runtime.spec.duration_minutes + registration.extra_minutes)
+    try:
+        after = before.start(now, duration, sitting.status)
+    except ExamDayError as refused:
+        raise as_app_error(refused) from None
     form, algorithm = draw(runtime, FormSeed(sitting.seed, registration.slot))
-    entries: list[Any] = [[item.entry_id, list(item.option_order)] for item in form.items]
+    entries = FrozenForm.of([(item.entry_id, item.option_order) for item in form.items])
     # Everything a replay needs besides the frozen pool: the two integers, the bank digest the
     # draw saw and the algorithm's version.
     attempt.form_seed = {
@@ -161,13 +185,9 @@ def start(
             "adaptive_seed": seed,
             "adaptive_algorithm": ADAPTIVE_ALGORITHM,
         }
-    attempt.form = entries
-    attempt.item_ids = adaptive.form_item_ids(entries)
-    attempt.started_at = now
-    attempt.deadline_at = now + timedelta(
-        minutes=runtime.spec.duration_minutes + registration.extra_minutes
-    )
-    attempt.status = IN_PROGRESS
+    attempt.form = entries.encode()
+    attempt.item_ids = entries.item_ids()
+    store(attempt, before, after)
     attempt.last_seen_at = now
     audit.record(
         session,
@@ -176,8 +196,8 @@ def start(
         action="attempt.start",
         subject=f"attempt:{attempt.id}",
         payload={
-            "deadline_at": attempt.deadline_at.isoformat(),
-            "items": len(attempt.form),
+            "deadline_at": after.deadline_at.isoformat() if after.deadline_at else None,
+            "items": len(entries),
             "bank_digest": form.bank_digest,
         },
         chain=attempt_chain(attempt.id),
@@ -194,13 +214,9 @@ def draw(runtime: ExamRuntime, seed: FormSeed) -> tuple[Form, str]:
 
 
 def is_expired(attempt: Attempt, now: datetime, grace: timedelta) -> bool:
-    """Whether a running attempt's time (plus the network grace) is over."""
-    return (
-        attempt.status == IN_PROGRESS
-        and attempt.paused_at is None
-        and attempt.deadline_at is not None
-        and now > attempt.deadline_at + grace
-    )
+    """Whether a running attempt's time (plus the network grace) is over
+    (:meth:`AttemptState.is_expired`)."""
+    return AttemptState.of(attempt).is_expired(now, grace)
 
 
 def finish(
@@ -218,21 +234,25 @@ def finish(
 
     The attempt row is locked first, so a double submit, two sweepers and a submit racing the
     deadline all see one ``in_progress`` row and only the first to lock it finishes it. A
-    ``deadline`` finish does nothing until the deadline and its grace have passed.
+    ``deadline`` finish does nothing until the deadline and its grace have passed; a candidate's
+    finish after that is recorded as the deadline's (:meth:`AttemptState.finish`).
+
+    Raises:
+        BadRequest: A candidate's finish of an attempt that was never started.
     """
     attempt = repo.attempt_for_update(session, attempt_id)
-    if attempt is None or attempt.status != IN_PROGRESS:
+    if attempt is None:
         return False
-    if reason == "deadline" and not is_expired(attempt, now, grace):
+    before = AttemptState.of(attempt)
+    try:
+        after = before.finish(FinishReason(reason), now, grace)
+    except (AlreadyFinished, NotDue):
         return False
+    except ExamDayError as refused:
+        raise as_app_error(refused) from None
     registration = repo.registration(session, attempt.registration_id)
     assert registration is not None
-    attempt.status = FINISHED
-    attempt.finished_at = now
-    attempt.finish_reason = reason
-    if attempt.paused_at is not None:
-        attempt.paused_at = None
-        attempt.paused_by = None
+    store(attempt, before, after)
     runtime = runtimes.get(session, attempt.exam_id)
     result = store_result(
         session,
@@ -249,7 +269,7 @@ def finish(
         action="attempt.finish",
         subject=f"attempt:{attempt.id}",
         payload={
-            "reason": reason,
+            "reason": after.finish_reason,
             "total": result.total,
             "sections": result.section_scores,
             "passed": result.passed,
@@ -269,6 +289,7 @@ def candidate_state(
 ) -> dict[str, Any]:
     """What the candidate's screen shows: never a key, never option points."""
     registration, sitting = repo.registration_and_sitting(session, attempt)
+    clock = AttemptState.of(attempt)
     state: dict[str, Any] = {
         "attempt_id": attempt.id,
         "status": attempt.status,
@@ -296,14 +317,13 @@ def candidate_state(
         state["duration_seconds"] = (
             runtime.spec.duration_minutes + registration.extra_minutes
         ) * 60
-    if attempt.status == IN_PROGRESS and attempt.deadline_at is not None:
-        state["remaining_seconds"] = remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
-    if attempt.form and runtime is not None and attempt.status == IN_PROGRESS:
+    state["remaining_seconds"] = clock.remaining(now)
+    if attempt.form and runtime is not None and clock.running:
         answers = {r.position: r for r in repo.responses(session, attempt.id)}
         state["last_seq"] = max((r.seq for r in answers.values()), default=0)
         items = []
         blocks = adaptive.section_blocks(runtime)
-        for index, entry in enumerate(attempt.form, start=1):
+        for index, entry in enumerate(FrozenForm.decode(attempt.form), start=1):
             if entry is None:
                 # An adaptive position not given yet: a placeholder keeps positions in place.
                 items.append(
@@ -320,13 +340,13 @@ def candidate_state(
                     }
                 )
                 continue
-            item_id, order = entry[0], entry[1]
-            is_adaptive = len(entry) > 2
-            content = runtime.items[int(item_id)]
+            order = entry.option_order
+            is_adaptive = entry.adaptive
+            content = runtime.items[entry.item_id]
             saved = answers.get(index)
             shown = None
             if saved is not None and saved.option is not None:
-                shown = OPTION_LETTERS[list(order).index(saved.option)]
+                shown = entry.letter_of(saved.option)
             items.append(
                 {
                     "position": index,
@@ -347,7 +367,7 @@ def candidate_state(
                 }
             )
         state["items"] = items
-    if attempt.status == FINISHED and runtime is not None and runtime.spec.show_result:
+    if clock.status == AttemptStatus.FINISHED and runtime is not None and runtime.spec.show_result:
         result = session.get(Result, attempt.id)
         if result is not None:
             state["result"] = result_view(result, runtime, secret)

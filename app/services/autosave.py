@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import queue
 import threading
 import time
@@ -34,34 +33,29 @@ from sqlalchemy.exc import DBAPIError
 
 from app.clock import Clock
 from app.db import Database
-from app.errors import AppError, Conflict, NotFound, Unauthorized, Unavailable
+from app.errors import AppError, NotFound, Unavailable
+from app.services.refusals import DeadlinePassed, as_app_error
+from exam_day.attempt import AttemptState, remaining_seconds
+from exam_day.errors import AdaptivePosition, AttemptNotStarted, NoSuchPosition, UnknownOption
+from exam_day.form import OPTION_LETTERS, FrozenForm, original_of
+from exam_day.status import AttemptStatus
+
+# ``remaining_seconds`` and ``OPTION_LETTERS`` are re-exported for modules that still import
+# them from here (app/services/proctoring.py, app/services/replay.py, app/api/proctor.py); their
+# home is :mod:`exam_day`.
+__all__ = [
+    "OPTION_LETTERS",
+    "AutosaveWriter",
+    "FormCache",
+    "SaveOutcome",
+    "SaveRequest",
+    "remaining_seconds",
+]
 
 log = logging.getLogger("ujian.autosave")
 
-IN_PROGRESS = "in_progress"
 #: How stale ``last_seen_at`` may get before a save refreshes it (seat list precision).
 LAST_SEEN_RESOLUTION = timedelta(seconds=5)
-OPTION_LETTERS = "ABCDEF"
-
-
-class DeadlinePassed(Conflict):
-    """The exam time (plus the network grace) is over: the answer was not saved."""
-
-
-class AttemptPaused(Conflict):
-    """The proctor paused this attempt or the sitting: answers wait until it resumes."""
-
-
-class AttemptNotActive(Conflict):
-    """The attempt is not running (not started, finished or voided)."""
-
-
-class DeviceReplaced(Unauthorized):
-    """The candidate logged in on another PC; this device's token has ended."""
-
-
-class AdaptivePosition(Conflict):
-    """The position belongs to an adaptive section: its answer takes the adaptive path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +83,6 @@ class SaveOutcome:
     saved_at: datetime
 
 
-def remaining_seconds(deadline_at: datetime, paused_at: datetime | None, now: datetime) -> int:
-    """Whole seconds left, rounded up (a countdown shows 1 until time is really over); the
-    clock stands still while paused; never negative."""
-    reference = paused_at or now
-    return max(0, math.ceil((deadline_at - reference).total_seconds()))
-
-
 class FormCache:
     """Option orders of started attempts, by attempt id (a frozen form never changes).
 
@@ -114,13 +101,10 @@ class FormCache:
                 self._data.move_to_end(attempt_id)
             return found
 
-    def put(self, attempt_id: int, form: list[Any]) -> tuple[tuple[int, ...], ...]:
-        # Positions of adaptive sections (not given yet: None; given: a third element) are
-        # kept empty: their answers take the adaptive path, and only there does a form grow.
-        orders = tuple(
-            () if entry is None or len(entry) > 2 else tuple(int(o) for o in entry[1])
-            for entry in form
-        )
+    def put(self, attempt_id: int, form: Any) -> tuple[tuple[int, ...], ...]:
+        # Adaptive positions are kept empty: their answers take the adaptive path, and only
+        # there does a form grow.
+        orders = FrozenForm.decode(form).fixed_orders()
         with self._lock:
             self._data[attempt_id] = orders
             self._data.move_to_end(attempt_id)
@@ -284,13 +268,13 @@ class AutosaveWriter:
         outcomes: list[SaveOutcome | AppError | None] = [None] * len(requests)
         expired: set[int] = set()
         with self._db.engine.begin() as conn:
-            attempts = self._lock_attempts(conn, sql, ids)
+            attempts, last_seen_at = self._lock_attempts(conn, sql, ids)
             # The newest save per (attempt, position) in this batch; older ones in the same
             # batch are answered as stale once the newest is known.
             accepted: dict[tuple[int, int], tuple[int, SaveRequest, int | None]] = {}
             for index, request in enumerate(requests):
-                row = attempts.get(request.attempt_id)
-                verdict = self._check(request, row, now)
+                state = attempts.get(request.attempt_id)
+                verdict = self._check(request, state, now)
                 if isinstance(verdict, AppError):
                     outcomes[index] = verdict
                     if isinstance(verdict, DeadlinePassed):
@@ -322,10 +306,11 @@ class AutosaveWriter:
             stored = self._stored_seqs(conn, sql, stale_keys) if stale_keys else {}
             seen = [
                 attempt_id
-                for attempt_id, row in attempts.items()
-                if row["status"] == IN_PROGRESS
+                for attempt_id, state in attempts.items()
+                if state.running
                 and (
-                    row["last_seen_at"] is None or now - row["last_seen_at"] > LAST_SEEN_RESOLUTION
+                    (last_seen := last_seen_at.get(attempt_id)) is None
+                    or now - last_seen > LAST_SEEN_RESOLUTION
                 )
             ]
             if seen:
@@ -335,7 +320,7 @@ class AutosaveWriter:
         for index, request in enumerate(requests):
             if outcomes[index] is not None:
                 continue
-            row = attempts[request.attempt_id]
+            state = attempts[request.attempt_id]
             key = (request.attempt_id, request.position)
             won = key in applied and accepted[key][0] == index
             current = newest[key] if key in applied else stored.get(key, request.seq)
@@ -347,67 +332,63 @@ class AutosaveWriter:
                 # queue) but not applied: the newer answer stands and its seq is returned.
                 seq=request.seq if won else current,
                 applied=won,
-                remaining_seconds=remaining_seconds(row["deadline_at"], row["paused_at"], now),
+                remaining_seconds=state.remaining(now) or 0,
                 saved_at=now,
             )
         return [o for o in outcomes if o is not None], expired
 
     def _lock_attempts(
         self, conn: Connection, sql: _DriverSQL, ids: list[int]
-    ) -> dict[int, dict[str, Any]]:
-        rows: dict[int, dict[str, Any]] = {}
+    ) -> tuple[dict[int, AttemptState], dict[int, datetime | None]]:
+        """The batch's attempts (locked on PostgreSQL) as model states, and when each was last
+        seen; the forms not cached yet are read in the same transaction."""
+        states: dict[int, AttemptState] = {}
+        last_seen_at: dict[int, datetime | None] = {}
         for attempt_id, status, deadline, paused, generation, last_seen in conn.exec_driver_sql(
             *sql.lock_attempts(ids)
         ):
-            rows[int(attempt_id)] = {
-                "status": status,
-                "deadline_at": sql.read_time(deadline),
-                "paused_at": sql.read_time(paused),
-                "device_generation": int(generation),
-                "last_seen_at": sql.read_time(last_seen),
-            }
-        missing = [i for i in rows if self._forms.get(i) is None]
+            states[int(attempt_id)] = AttemptState(
+                status=AttemptStatus(status),
+                device_generation=int(generation),
+                deadline_at=sql.read_time(deadline),
+                paused_at=sql.read_time(paused),
+            )
+            last_seen_at[int(attempt_id)] = sql.read_time(last_seen)
+        missing = [i for i in states if self._forms.get(i) is None]
         if missing:
             for attempt_id, form in conn.exec_driver_sql(*sql.forms(missing)):
                 if form is not None:
                     self._forms.put(int(attempt_id), sql.read_json(form))
-        return rows
+        return states, last_seen_at
 
     def _check(
-        self, request: SaveRequest, row: dict[str, Any] | None, now: datetime
+        self, request: SaveRequest, state: AttemptState | None, now: datetime
     ) -> int | AppError | None:
-        """The original option index to store, or the refusal."""
-        if row is None:
+        """The original option index to store (None: a blank), or the refusal.
+
+        The attempt's rules (device, status, pause, deadline) are the model's; what is left
+        here is the form lookup, from the cache.
+        """
+        if state is None:
             return NotFound("no such attempt")
-        if request.generation != row["device_generation"]:
-            return DeviceReplaced(
-                "this exam was opened on another computer; this one is logged out"
-            )
-        status = row["status"]
-        if status != IN_PROGRESS:
-            if status == "ready":
-                return AttemptNotActive("the exam has not been started yet")
-            return AttemptNotActive(f"the attempt is {status}; answers can no longer change")
-        deadline = row["deadline_at"]
-        if row["paused_at"] is None and now > deadline + self._grace:
-            return DeadlinePassed("the exam time is over; this answer was not saved")
-        if row["paused_at"] is not None:
-            return AttemptPaused("the exam is paused by the proctor; please wait")
+        refusal = state.save_refusal(request.generation, now, self._grace)
+        if refusal is not None:
+            return as_app_error(refusal)
         orders = self._forms.get(request.attempt_id)
         if orders is None:
-            return AttemptNotActive("the exam has not been started yet")
+            return as_app_error(AttemptNotStarted("the exam has not been started yet"))
         if not 1 <= request.position <= len(orders):
-            return NotFound(f"there is no item {request.position} (1-{len(orders)})")
+            msg = f"there is no item {request.position} (1-{len(orders)})"
+            return as_app_error(NoSuchPosition(msg))
         order = orders[request.position - 1]
         if not order:
-            return AdaptivePosition("an adaptive item")
+            return as_app_error(AdaptivePosition("an adaptive item"))
         if request.option is None:
             return None
-        shown = OPTION_LETTERS.find(request.option)
-        if shown < 0 or shown >= len(order):
-            letters = OPTION_LETTERS[: len(order)]
-            return Conflict(f"option must be one of {', '.join(letters)} or null")
-        return order[shown]
+        try:
+            return original_of(order, request.option)
+        except UnknownOption as wrong:
+            return as_app_error(wrong)
 
     @staticmethod
     def _stored_seqs(
