@@ -19,7 +19,8 @@ The attempt (:mod:`exam_day.attempt`):
     * questions: ``remaining(now) -> int | None``, ``time_over(now)``, ``is_expired(now,
       grace)``, ``running``, ``paused``, ``ended``;
     * the save rule: ``save_refusal(generation, now, grace) -> ExamDayError | None`` (device,
-      then status, then pause, then deadline + grace) and ``admit_save`` (raises it);
+      then status, then pause, then deadline + grace), ``admit_save`` (raises it) and
+      ``check_device(generation)`` (raises ``DeviceReplaced``);
     * transitions returning a new state: ``start(now, duration, sitting_status)``,
       ``pause(now, by=PausedBy.PROCTOR)``, ``resume(now, by=..., sitting_paused=False)``,
       ``extend(seconds, now)``, ``finish(reason, now, grace)``, ``void(now)``, ``move()``.

@@ -20,7 +20,7 @@ transition        from                             refusal otherwise
 ``pause``         running, time not over           NotRunning, TimeOver (paused: unchanged)
 ``resume``        paused (sitting not paused)      NotPaused, SittingPaused
 ``extend``        running, time not over           NotRunning, ExtendAfterDeadline
-``finish``        running (deadline: expired)      FinishBeforeStart, AlreadyFinished, NotDue
+``finish``        running (deadline: expired)      AlreadyFinished, NotDue, FinishBeforeStart
 ``void``          anything not voided              AlreadyVoided
 ``move``          anything                         (never refused)
 ================  ===============================  ==========================================
@@ -56,6 +56,7 @@ from exam_day.errors import (
 from exam_day.status import AttemptStatus, FinishReason, PausedBy, SittingStatus
 
 _ENDED = (AttemptStatus.FINISHED, AttemptStatus.VOIDED)
+_REPLACED = "this exam was opened on another computer; this one is logged out"
 
 
 def remaining_seconds(deadline_at: datetime, paused_at: datetime | None, now: datetime) -> int:
@@ -184,9 +185,7 @@ class AttemptState:
         the answer path judges a batch of saves without raising per refusal.
         """
         if generation != self.device_generation:
-            return DeviceReplaced(
-                "this exam was opened on another computer; this one is logged out"
-            )
+            return DeviceReplaced(_REPLACED)
         if self.status != AttemptStatus.IN_PROGRESS or self.deadline_at is None:
             if self.status == AttemptStatus.READY:
                 return AttemptNotStarted("the exam has not been started yet")
@@ -196,6 +195,15 @@ class AttemptState:
         if now > self.deadline_at + grace:
             return DeadlinePassed("the exam time is over; this answer was not saved")
         return None
+
+    def check_device(self, generation: int) -> None:
+        """Refuse a token of any device but the newest (reading the attempt, too).
+
+        Raises:
+            DeviceReplaced: ``generation`` is not the attempt's current device generation.
+        """
+        if generation != self.device_generation:
+            raise DeviceReplaced(_REPLACED)
 
     def admit_save(self, generation: int, now: datetime, grace: timedelta) -> None:
         """Raise the refusal of :meth:`save_refusal`, if any."""
@@ -310,24 +318,25 @@ class AttemptState:
         its reason is recorded as ``deadline`` even when the candidate's finish arrives first.
 
         Raises:
-            FinishBeforeStart: The attempt was never started.
             AlreadyFinished: It has already ended; nothing changes.
-            NotDue: A ``deadline`` finish before the deadline plus grace (or while paused).
+            NotDue: A ``deadline`` finish before the deadline plus grace (or while paused, or
+                before the start): nothing changes.
+            FinishBeforeStart: A candidate's finish of an attempt never started.
             ValueError: ``reason`` is ``voided`` (that is :meth:`void`).
         """
         if reason == FinishReason.VOIDED:
             msg = "an attempt is voided with void(), not finished"
             raise ValueError(msg)
-        if self.status == AttemptStatus.READY:
-            msg = "the exam has not been started"
-            raise FinishBeforeStart(msg)
-        if self.status != AttemptStatus.IN_PROGRESS:
+        if self.status in _ENDED:
             msg = f"the attempt is already {self.status}"
             raise AlreadyFinished(msg)
         expired = self.is_expired(now, grace)
         if reason == FinishReason.DEADLINE and not expired:
             msg = "the attempt's time (plus the grace) is not over yet"
             raise NotDue(msg)
+        if self.status == AttemptStatus.READY:
+            msg = "the exam has not been started"
+            raise FinishBeforeStart(msg)
         return replace(
             self,
             status=AttemptStatus.FINISHED,
