@@ -10,11 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from app.api.responses import error_doc
 from app.api.transaction import in_transaction
 from app.deps import AdminUser, ClockDep, ReadSessionDep, SessionDep, SettingsDep
-from app.errors import NotFound, Unauthorized, envelope
+from app.errors import Unauthorized, envelope
 from app.models.bank import ItemVersion
-from app.repositories import bank as repo
 from app.schemas.bank import ItemPage, ItemStatusChange, ItemSummary, SectionIn, SectionOut
-from app.services import attempts, audit
+from app.services import attempts
 from app.services import bank as bank_service
 from app.services import staff as staff_service
 from app.services.media_links import media_link_valid
@@ -24,6 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["item bank"])
 
 @router.post(
     "/items/import",
+    response_model=bank_service.ImportSummary,
     responses=error_doc(401, 403, 413, 422),
     summary="Admin: import bank files (JSON, CSV, XLSX, QTI XML or ZIP), all or nothing",
 )
@@ -37,7 +37,7 @@ def import_items(
     dry_run: Annotated[bool, Form(description="report what would happen; store nothing")] = False,
     section: Annotated[str | None, Form(description="section of QTI items naming none")] = None,
     topic: Annotated[str | None, Form(description="topic of QTI items naming none")] = None,
-) -> JSONResponse:
+) -> bank_service.ImportSummary | JSONResponse:
     """The same report as ``ujian bank import --json``: 200 when stored (or a clean dry run),
     422 with every located problem when anything is wrong (then nothing is stored)."""
     total = sum(f.size or 0 for f in files)
@@ -58,15 +58,16 @@ def import_items(
         default_section=section,
         default_topic=topic,
     )
-    body = report.as_dict()
     if not report.ok:
         return JSONResponse(
             envelope(
-                "ImportRejected", f"{len(report.errors)} problem(s); nothing was imported", **body
+                "ImportRejected",
+                f"{len(report.errors)} problem(s); nothing was imported",
+                **report.as_dict(),
             ),
             status_code=422,
         )
-    return JSONResponse(body)
+    return report.summary()
 
 
 def _summary(row: ItemVersion) -> ItemSummary:
@@ -104,14 +105,18 @@ def list_items(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ItemPage:
     """Newest version of each item (or every version), filtered, by code."""
-    statement = repo.item_query(
-        section=section, topic=topic, status=status, text=text, all_versions=all_versions
-    )
-    return ItemPage(
-        total=repo.count(session, statement),
+    found = bank_service.search_items(
+        session,
+        section=section,
+        topic=topic,
+        status=status,
+        text=text,
+        all_versions=all_versions,
         offset=offset,
         limit=limit,
-        items=[_summary(r) for r in repo.page(session, statement, offset, limit)],
+    )
+    return ItemPage(
+        total=found.total, offset=offset, limit=limit, items=[_summary(r) for r in found.items]
     )
 
 
@@ -124,11 +129,7 @@ def list_items(
 @in_transaction
 def item_versions(code: str, _principal: AdminUser, session: ReadSessionDep) -> list[ItemSummary]:
     """Old versions stay reachable: forms that used them show exactly what was seen."""
-    rows = repo.versions_of(session, code)
-    if not rows:
-        msg = f"no item with code {code!r}"
-        raise NotFound(msg)
-    return [_summary(r) for r in rows]
+    return [_summary(r) for r in bank_service.item_versions(session, code)]
 
 
 @router.post(
@@ -157,7 +158,7 @@ def change_status(
 @in_transaction
 def list_sections(_principal: AdminUser, session: ReadSessionDep) -> list[SectionOut]:
     """Items of other sections are refused at import."""
-    return [SectionOut(code=s.code, name=s.name) for s in repo.sections(session)]
+    return [SectionOut(code=s.code, name=s.name) for s in bank_service.sections(session)]
 
 
 @router.post(
@@ -171,20 +172,13 @@ def add_section(
     body: SectionIn, principal: AdminUser, session: SessionDep, clock: ClockDep
 ) -> SectionOut:
     """Add a section code (adding an existing one changes nothing)."""
-    repo.add_section(session, body.code, body.name)
-    audit.record(
-        session,
-        at=clock.now(),
-        actor=principal.actor,
-        action="bank.section_add",
-        subject=f"section:{body.code}",
-        payload={"name": body.name},
-    )
+    bank_service.add_section(session, body.code, body.name, actor=principal.actor, now=clock.now())
     return SectionOut(code=body.code, name=body.name)
 
 
 @router.get(
     "/media/{sha256}",
+    response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}, **error_doc(401, 404)},
     summary="Staff, or a candidate through the signed link in their own form: an item image",
 )
@@ -213,10 +207,7 @@ def media(
     if not allowed:
         msg = "log in to see item images"
         raise Unauthorized(msg)
-    blob = repo.media(session, sha256)
-    if blob is None:
-        msg = "no such image"
-        raise NotFound(msg)
+    blob = bank_service.media(session, sha256)
     return Response(
         content=blob.data,
         media_type=blob.content_type,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
@@ -15,8 +15,20 @@ from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
 from app.reports.item_report import analysis_to_json, render_item_report_html
 from app.repositories import exams as repo
-from app.schemas.corrections import CalibrationIn, CombinedIn, CorrectionIn
+from app.schemas.corrections import (
+    CalibrationIn,
+    CombinedFormationOut,
+    CombinedIn,
+    CombinedPreview,
+    CombinedPublication,
+    CombinedPublishedOut,
+    CombinedStageOut,
+    CorrectionIn,
+    RankingPublished,
+    RankingRowOut,
+)
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
+from app.schemas.item_analysis import ItemAnalysisOut
 from app.services import calibration as calibration_service
 from app.services import combined as combined_service
 from app.services import corrections as correction_service
@@ -24,6 +36,8 @@ from app.services import exams as exam_service
 from app.services import item_analysis
 from app.services import rankings as ranking_service
 from app.services import replay as replay_service
+from app.services.calibration import CalibrationRun, CalibrationSummary
+from app.services.corrections import CorrectionReport
 
 router = APIRouter(prefix="/api/v1", tags=["committee"])
 
@@ -271,6 +285,7 @@ def replay(
 
 @router.post(
     "/exams/{code}/rankings",
+    response_model=list[RankingPublished],
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: publish the anonymized ranking snapshot(s)",
 )
@@ -282,7 +297,7 @@ def publish_rankings(
     clock: ClockDep,
     request: Request,
     formation: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RankingPublished]:
     """One immutable, signed snapshot per formation (or only ``formation``); publishing
     unchanged rankings again adds nothing; a changed ranking supersedes the previous snapshot
     with a diff of who moved and why."""
@@ -295,13 +310,13 @@ def publish_rankings(
         formation=formation,
     )
     return [
-        {
-            "formation": p.formation,
-            "outcome": p.outcome,
-            "number": p.snapshot.number if p.snapshot else None,
-            "content_hash": p.snapshot.content_hash if p.snapshot else None,
-            "changes": p.changes,
-        }
+        RankingPublished(
+            formation=p.formation,
+            outcome=p.outcome,
+            number=p.number,
+            content_hash=p.content_hash,
+            changes=p.changes,
+        )
         for p in published
     ]
 
@@ -319,6 +334,7 @@ def _correction(body: CorrectionIn) -> correction_service.CorrectionRequest:
 
 @router.post(
     "/exams/{code}/corrections/dry-run",
+    response_model=CorrectionReport,
     responses=error_doc(401, 403, 404, 422),
     summary="Committee: who would move if this key were corrected (nothing is changed)",
 )
@@ -331,7 +347,7 @@ def correction_dry_run(
     clock: ClockDep,
     request: Request,
     limit: Annotated[int, Query(ge=0, le=100_000, description="attempts listed")] = 1000,
-) -> dict[str, Any]:
+) -> CorrectionReport:
     """Every affected attempt with old and new scores (the first ``limit`` listed; counts are
     exact), and every ranking change per formation."""
     plan = correction_service.correct(
@@ -343,11 +359,12 @@ def correction_dry_run(
         now=clock.now(),
         apply=False,
     )
-    return plan.as_dict(limit=limit)
+    return plan.report(limit=limit)
 
 
 @router.post(
     "/exams/{code}/corrections",
+    response_model=CorrectionReport,
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: apply a key correction or annulment, rescore and republish",
 )
@@ -359,7 +376,7 @@ def correction_apply(
     session: SessionDep,
     clock: ClockDep,
     request: Request,
-) -> dict[str, Any]:
+) -> CorrectionReport:
     """One audited transaction: the correction, every affected result, and new ranking
     snapshots (with their diff) for every formation that had been published."""
     plan = correction_service.correct(
@@ -371,22 +388,23 @@ def correction_apply(
         now=clock.now(),
         apply=True,
     )
-    return plan.as_dict()
+    return plan.report()
 
 
 @router.get(
     "/exams/{code}/item-analysis",
+    response_model=ItemAnalysisOut,
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: item statistics and review flags (JSON)",
 )
 @in_transaction
 def item_analysis_json(
     code: str, _principal: CommitteeUser, session: ReadSessionDep
-) -> dict[str, Any]:
+) -> ItemAnalysisOut:
     """p-values, item-rest correlations, option analysis, reliability and flags of the newest
     published version, from its finished attempts."""
     _runtime, analysis = item_analysis.analyse_exam(session, code)
-    return analysis_to_json(analysis)
+    return ItemAnalysisOut.model_validate(analysis_to_json(analysis))
 
 
 @router.get(
@@ -414,6 +432,7 @@ def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionD
 
 @router.post(
     "/exams/{code}/calibrations",
+    response_model=CalibrationRun,
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: calibrate the exam's items (IRT) from its finished attempts",
 )
@@ -424,33 +443,36 @@ def run_calibration(
     principal: CommitteeUser,
     session: SessionDep,
     clock: ClockDep,
-) -> dict[str, Any]:
+) -> CalibrationRun:
     """Marginal maximum likelihood (Rasch, 1PL, 2PL or 3PL); stored with its settings and
     data size. With ``apply`` the item versions take the new parameters (published exams keep
     the ones they froze)."""
     record = calibration_service.calibrate_exam(
         session, code, model=body.model, apply=body.apply, actor=principal.actor, now=clock.now()
     )
-    return {**calibration_service.summary(record), "item_estimates": record.result.get("items", [])}
+    return calibration_service.calibration_run(record)
 
 
 @router.get(
     "/exams/{code}/calibrations",
+    response_model=list[CalibrationSummary],
     responses=error_doc(401, 403, 404),
     summary="Committee: calibrations run on an exam",
 )
 @in_transaction
 def list_calibrations(
     code: str, _principal: CommitteeUser, session: ReadSessionDep
-) -> list[dict[str, Any]]:
+) -> list[CalibrationSummary]:
     """Newest first, with convergence and fit counts."""
     return [
-        calibration_service.summary(c) for c in calibration_service.calibrations_of(session, code)
+        calibration_service.calibration_summary(c)
+        for c in calibration_service.calibrations_of(session, code)
     ]
 
 
 @router.post(
     "/rankings/combined",
+    response_model=CombinedPublication | CombinedPreview,
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: the final ranking from several stages (e.g. SKD 40 % + SKB 60 %)",
 )
@@ -461,7 +483,7 @@ def combined_ranking(
     session: SessionDep,
     clock: ClockDep,
     request: Request,
-) -> dict[str, Any]:
+) -> CombinedPublication | CombinedPreview:
     """Each candidate of the last stage scores ``sum(total / max x weight)``; ties break by
     the first stage's total and sections, then the last stage's final tie-breaks (grade
     average, older first). With ``publish`` the rankings are published under ``code``."""
@@ -476,18 +498,39 @@ def combined_ranking(
             now=clock.now(),
             tie_breaks=body.tie_breaks,
         )
-        return {
-            **summary,
-            "published": [
-                {
-                    "formation": p.formation,
-                    "outcome": p.outcome,
-                    "number": p.snapshot.number if p.snapshot else None,
-                }
+        return CombinedPublication(
+            **_combined_head(summary),
+            published=[
+                CombinedPublishedOut(formation=p.formation, outcome=p.outcome, number=p.number)
                 for p in published
             ],
-        }
-    summary, rows = combined_service.combine(
+        )
+    summary, formations = combined_service.combine(
         session, body.code, stages, secret=request.app.state.secret, tie_breaks=body.tie_breaks
     )
-    return {**summary, "formations": [{"formation": f.code, "rows": r} for f, r in rows]}
+    return CombinedPreview(
+        **_combined_head(summary),
+        formations=[
+            CombinedFormationOut(
+                formation=f.formation.code,
+                rows=[RankingRowOut.model_validate(r) for r in f.rows],
+            )
+            for f in formations
+        ],
+    )
+
+
+class _CombinedHead(TypedDict):
+    code: str
+    stages: list[CombinedStageOut]
+    tie_breaks: list[str]
+
+
+def _combined_head(summary: combined_service.CombinedSummary) -> _CombinedHead:
+    return _CombinedHead(
+        code=summary.code,
+        stages=[
+            CombinedStageOut(exam=s.exam, label=s.label, weight=s.weight) for s in summary.stages
+        ],
+        tie_breaks=list(summary.tie_breaks),
+    )

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.api.responses import error_doc
 from app.deps import DatabaseDep
 from app.errors import envelope
+from app.repositories import health as health_repo
+from app.schemas.health import HealthOut
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/healthz", summary="Anyone: is the service and its database up")
-def healthz(db: DatabaseDep) -> JSONResponse:
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses=error_doc(503),
+    summary="Anyone: is the service and its database up",
+)
+def healthz(db: DatabaseDep) -> HealthOut | JSONResponse:
     """200 with the database backend when ``SELECT 1`` succeeds, 503 otherwise."""
     try:
         with db.read_session() as session:
-            session.execute(text("SELECT 1"))
+            health_repo.ping(session)
     except SQLAlchemyError as exc:
         return JSONResponse(
             envelope("DatabaseUnavailable", f"the database did not answer: {type(exc).__name__}"),
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": db.engine.dialect.name})
+    return HealthOut(status="ok", database=db.engine.dialect.name)

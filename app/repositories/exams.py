@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.models.bank import ItemVersion
 from app.models.exam import ExamPoolItem, ExamVersion
 from app.models.sitting import Registration, Sitting, SittingProctor
+from app.repositories.common import insert_ignore
 
 
 def latest_version(session: Session, code: str, *, lock: bool = False) -> ExamVersion | None:
@@ -33,6 +34,34 @@ def latest_published(session: Session, code: str) -> ExamVersion | None:
         .order_by(ExamVersion.version.desc())
         .limit(1)
     ).first()
+
+
+def lock(session: Session, exam_id: int) -> ExamVersion:
+    """An exam version, locked for the transaction (its scoring revision changes under it)."""
+    return session.scalars(
+        select(ExamVersion).where(ExamVersion.id == exam_id).with_for_update()
+    ).one()
+
+
+def by_id(session: Session, exam_id: int) -> ExamVersion | None:
+    """An exam version by id."""
+    return session.get(ExamVersion, exam_id)
+
+
+def sitting(session: Session, sitting_id: int) -> Sitting | None:
+    """A sitting by id."""
+    return session.get(Sitting, sitting_id)
+
+
+def add_registrations(session: Session, registrations: Sequence[Registration]) -> None:
+    """Insert a roster's registrations."""
+    session.add_all(registrations)
+    session.flush()
+
+
+def assign_proctor(session: Session, sitting_id: int, user_id: int) -> None:
+    """Let a proctor run a sitting (assigning twice changes nothing)."""
+    insert_ignore(session, SittingProctor, {"sitting_id": sitting_id, "user_id": user_id})
 
 
 def versions(session: Session, code: str) -> list[ExamVersion]:

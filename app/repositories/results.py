@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.models.attempt import Attempt
 from app.models.result import RankingSnapshot, Result
 from app.models.sitting import Registration
+from exam_day import AttemptStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ def running_attempts(session: Session, exam_id: int) -> int:
         session.scalar(
             select(func.count())
             .select_from(Attempt)
-            .where(Attempt.exam_id == exam_id, Attempt.status == "in_progress")
+            .where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.IN_PROGRESS)
         )
         or 0
     )
@@ -98,13 +99,13 @@ def latest_snapshots(session: Session, exam_code: str) -> list[RankingSnapshot]:
     )
 
 
-def snapshot_history(session: Session, exam_code: str, formation: str) -> list[RankingSnapshot]:
-    """Every snapshot of one formation, oldest first."""
-    return list(
+def published_formations(session: Session, exam_code: str) -> set[str]:
+    """Formations of ``exam_code`` that have at least one published snapshot."""
+    return set(
         session.scalars(
-            select(RankingSnapshot)
-            .where(RankingSnapshot.exam_code == exam_code, RankingSnapshot.formation == formation)
-            .order_by(RankingSnapshot.number)
+            select(RankingSnapshot.formation)
+            .where(RankingSnapshot.exam_code == exam_code)
+            .distinct()
         )
     )
 

@@ -1,4 +1,4 @@
-"""Bodies of the key-correction and calibration routes."""
+"""Bodies of the key-correction, calibration, ranking publication and final-selection routes."""
 
 from __future__ import annotations
 
@@ -45,3 +45,64 @@ class CombinedIn(BaseModel):
         description="e.g. SKD, SKD.TKP, SKD.TIU, SKD.TWK, grade_average, birth_date:ascending",
     )
     publish: bool = False
+
+
+class RankingPublished(BaseModel):
+    """One formation's outcome of a ranking publication."""
+
+    formation: str
+    outcome: Literal["published", "unchanged"]
+    number: int | None = Field(description="the snapshot now in force")
+    content_hash: str | None
+    changes: int = Field(description="rows whose rank or status changed")
+
+
+class RankingRowOut(BaseModel):
+    """One row of a ranking: rank (none for TH and T/L), pseudonym, status code, scores."""
+
+    rank: int | None
+    pseudonym: str
+    status: str
+    total: float | None
+    sections: dict[str, float | None]
+
+
+class CombinedStageOut(BaseModel):
+    """One stage as the final selection used it."""
+
+    exam: str
+    label: str
+    weight: float
+
+
+class CombinedFormationOut(BaseModel):
+    """One formation's final ranking (a preview: nothing published)."""
+
+    formation: str
+    rows: list[RankingRowOut]
+
+
+class CombinedPublishedOut(BaseModel):
+    """One formation's published final ranking snapshot."""
+
+    formation: str
+    outcome: Literal["published", "unchanged"]
+    number: int | None
+
+
+class CombinedPreview(BaseModel):
+    """A final selection computed but not published."""
+
+    code: str
+    stages: list[CombinedStageOut]
+    tie_breaks: list[str]
+    formations: list[CombinedFormationOut]
+
+
+class CombinedPublication(BaseModel):
+    """A final selection published under its code."""
+
+    code: str
+    stages: list[CombinedStageOut]
+    tie_breaks: list[str]
+    published: list[CombinedPublishedOut]

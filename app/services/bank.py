@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.models.bank import BankImport, ItemVersion
+from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
 from app.repositories import bank as repo
 from app.services import audit
 from item_bank.errors import Problem
@@ -62,18 +62,36 @@ class ImportReport:
         """Whether the upload was accepted (nothing is stored otherwise)."""
         return not self.errors
 
-    def as_dict(self) -> dict[str, Any]:
-        """The contract's JSON report."""
-        return {
-            "created": self.created,
-            "new_versions": self.new_versions,
-            "unchanged": self.unchanged,
-            "errors": [p.as_dict() for p in self.errors],
-            "dry_run": self.dry_run,
-            "stored": self.ok and not self.dry_run,
-            "media": self.media,
-            "by_section": dict(sorted(self.by_section.items())),
-        }
+    def summary(self) -> ImportSummary:
+        """The contract's report, as ``--json`` prints it and the API answers it."""
+        return ImportSummary(
+            created=self.created,
+            new_versions=self.new_versions,
+            unchanged=self.unchanged,
+            errors=tuple(self.errors),
+            dry_run=self.dry_run,
+            stored=self.ok and not self.dry_run,
+            media=self.media,
+            by_section=dict(sorted(self.by_section.items())),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """The contract's JSON report (``--json``)."""
+        return asdict(self.summary())
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """An import's report: counts, every located problem, and what was stored."""
+
+    created: int
+    new_versions: int
+    unchanged: int
+    errors: tuple[Problem, ...]
+    dry_run: bool
+    stored: bool
+    media: int
+    by_section: dict[str, int]
 
 
 def item_row(parsed: Item, version: int, now: datetime, source: dict[str, str]) -> dict[str, Any]:
@@ -273,6 +291,68 @@ def import_files(
     )
     savepoint.commit()
     return report
+
+
+@dataclass(frozen=True)
+class ItemSearch:
+    """One page of an item search and how many items match in all."""
+
+    total: int
+    items: list[ItemVersion]
+
+
+def search_items(
+    session: Session,
+    *,
+    section: str | None = None,
+    topic: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    all_versions: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> ItemSearch:
+    """Newest version of each item (or every version), filtered, by code."""
+    statement = repo.item_query(
+        section=section, topic=topic, status=status, text=text, all_versions=all_versions
+    )
+    return ItemSearch(repo.count(session, statement), repo.page(session, statement, offset, limit))
+
+
+def item_versions(session: Session, code: str) -> list[ItemVersion]:
+    """Every version of ``code``, oldest first (NotFound when there is none)."""
+    rows = repo.versions_of(session, code)
+    if not rows:
+        msg = f"no item with code {code!r}"
+        raise NotFound(msg)
+    return rows
+
+
+def sections(session: Session) -> list[BankSection]:
+    """The section codes items may use, by code."""
+    return repo.sections(session)
+
+
+def add_section(session: Session, code: str, name: str, *, actor: str, now: datetime) -> None:
+    """Add a section code (adding an existing one changes nothing); audited."""
+    repo.add_section(session, code, name)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="bank.section_add",
+        subject=f"section:{code}",
+        payload={"name": name},
+    )
+
+
+def media(session: Session, sha256: str) -> MediaBlob:
+    """A stored image by its SHA-256 (NotFound when there is none)."""
+    blob = repo.media(session, sha256)
+    if blob is None:
+        msg = "no such image"
+        raise NotFound(msg)
+    return blob
 
 
 def set_item_status(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
-from app.models.bank import ItemVersion
 from app.models.calibration import Calibration, CalibrationItem
+from app.models.exam import ExamVersion
+from app.repositories import calibration as repo
 from app.repositories import exams as exam_repo
 from app.services import audit
 from app.services.exams import published_exam
@@ -25,10 +27,36 @@ MIN_CANDIDATES = 50
 
 
 def _finite(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
+    return None if math.isnan(value) else float(value)
 
 
-def response_matrix(session: Session, exam_code: str) -> tuple[Any, list[int], np.ndarray]:
+@dataclass(frozen=True)
+class CalibrationSummary:
+    """A calibration as the API and CLI show it."""
+
+    id: int
+    model: str
+    candidates: int
+    items: int
+    converged: bool
+    iterations: int | None
+    log_likelihood: float | None
+    misfitting: int
+    created_at: datetime
+    applied_at: datetime | None
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CalibrationRun(CalibrationSummary):
+    """A calibration just run: its summary and every item's estimates and fit, as stored."""
+
+    item_estimates: list[dict[str, Any]]
+
+
+def response_matrix(
+    session: Session, exam_code: str
+) -> tuple[ExamVersion, list[int], npt.NDArray[np.float64]]:
     """Scored 0/1 answers of every finished attempt to every dichotomous item it was shown.
 
     Returns the exam, the item version ids (matrix columns) and the matrix (candidates x
@@ -87,24 +115,22 @@ def calibrate_exam(
     except CalibrationError as exc:
         msg = f"the responses cannot be calibrated: {exc}"
         raise Conflict(msg) from exc
-    record = Calibration(
-        exam_id=exam.id,
-        model=str(settings.model),
-        settings=settings.as_dict(),
-        result=result.as_dict(),
-        n_candidates=result.n_candidates,
-        n_items=len(item_ids),
-        converged=result.convergence.converged,
-        created_at=now,
-        created_by=actor,
-        applied_at=now if apply else None,
-    )
-    session.add(record)
-    session.flush()
-    for item_id, estimate in zip(item_ids, result.items, strict=True):
-        session.add(
+    record = repo.add(
+        session,
+        Calibration(
+            exam_id=exam.id,
+            model=str(settings.model),
+            settings=settings.as_dict(),
+            result=result.as_dict(),
+            n_candidates=result.n_candidates,
+            n_items=len(item_ids),
+            converged=result.convergence.converged,
+            created_at=now,
+            created_by=actor,
+            applied_at=now if apply else None,
+        ),
+        [
             CalibrationItem(
-                calibration_id=record.id,
                 item_id=item_id,
                 a=estimate.a,
                 b=estimate.b,
@@ -115,16 +141,14 @@ def calibrate_exam(
                 rmsd=_finite(estimate.rmsd),
                 n_responses=estimate.n_responses,
             )
-        )
-        if apply:
-            session.execute(
-                update(ItemVersion)
-                .where(ItemVersion.id == item_id)
-                .values(
-                    irt_a=estimate.a, irt_b=estimate.b, irt_c=estimate.c, calibration_id=record.id
-                )
+            for item_id, estimate in zip(item_ids, result.items, strict=True)
+        ],
+    )
+    if apply:
+        for item_id, estimate in zip(item_ids, result.items, strict=True):
+            repo.set_item_parameters(
+                session, item_id, a=estimate.a, b=estimate.b, c=estimate.c, calibration_id=record.id
             )
-    session.flush()
     audit.record(
         session,
         at=now,
@@ -149,27 +173,35 @@ def calibrations_of(session: Session, exam_code: str) -> list[Calibration]:
     if not ids:
         msg = f"no exam with code {exam_code!r}"
         raise NotFound(msg)
-    return list(
-        session.scalars(
-            select(Calibration).where(Calibration.exam_id.in_(ids)).order_by(Calibration.id.desc())
-        )
-    )
+    return repo.of_exams(session, ids)
 
 
-def summary(record: Calibration) -> dict[str, Any]:
+def calibration_summary(record: Calibration) -> CalibrationSummary:
     """A calibration as the API and CLI show it."""
     items = record.result.get("items", [])
     convergence = record.result.get("convergence", {})
-    return {
-        "id": record.id,
-        "model": record.model,
-        "candidates": record.n_candidates,
-        "items": record.n_items,
-        "converged": record.converged,
-        "iterations": convergence.get("iterations"),
-        "log_likelihood": convergence.get("log_likelihood"),
-        "misfitting": sum(1 for i in items if i.get("misfit")),
-        "created_at": record.created_at,
-        "applied_at": record.applied_at,
-        "settings": record.settings,
-    }
+    return CalibrationSummary(
+        id=record.id,
+        model=record.model,
+        candidates=record.n_candidates,
+        items=record.n_items,
+        converged=record.converged,
+        iterations=convergence.get("iterations"),
+        log_likelihood=convergence.get("log_likelihood"),
+        misfitting=sum(1 for i in items if i.get("misfit")),
+        created_at=record.created_at,
+        applied_at=record.applied_at,
+        settings=record.settings,
+    )
+
+
+def calibration_run(record: Calibration) -> CalibrationRun:
+    """A calibration just run, with every item's stored estimates."""
+    return CalibrationRun(
+        **vars(calibration_summary(record)), item_estimates=list(record.result.get("items", []))
+    )
+
+
+def summary(record: Calibration) -> dict[str, object]:
+    """:func:`calibration_summary` as a plain mapping, for the command line's text output."""
+    return dict(vars(calibration_summary(record)))

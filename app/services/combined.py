@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict
+from app.models.exam import ExamVersion
 from app.models.result import RankingSnapshot
 from app.repositories import exams as exam_repo
 from app.repositories import results as result_repo
+from app.repositories.results import CandidateRow
 from app.services import audit, rankings
 from app.services.exams import published_exam, spec_of
+from app.services.rankings import RankingRow
 from app.services.results import candidate_pseudonym
+from exam_day import AttemptStatus
+from item_bank.exam_spec import ExamSpec
 from scoring.combined import Stage, StageResults, combine_stages, stage_column
 from scoring.ranking import Formation, RankInput, TieBreakKey, rank_formations
 
@@ -31,12 +35,46 @@ class StageIn:
     label: str | None = None
 
 
-def _stage_results(
-    session: Session, exam_code: str, label: str
-) -> tuple[Any, StageResults, dict[str, Any]]:
-    exam = published_exam(session, exam_code)
+@dataclass(frozen=True)
+class StageSummary:
+    """One stage as the final selection used it."""
+
+    exam: str
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class CombinedSummary:
+    """What a final selection combined: its code, the stages and the tie-break order."""
+
+    code: str
+    stages: tuple[StageSummary, ...]
+    tie_breaks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormationRows:
+    """One formation's final ranking rows."""
+
+    formation: Formation
+    rows: list[RankingRow]
+
+
+@dataclass(frozen=True)
+class _LoadedStage:
+    stage: StageIn
+    label: str
+    exam: ExamVersion
+    spec: ExamSpec
+    results: StageResults
+    registrations: dict[str, CandidateRow]
+
+
+def _stage_results(session: Session, stage: StageIn, label: str) -> _LoadedStage:
+    exam = published_exam(session, stage.exam)
     if result_repo.running_attempts(session, exam.id):
-        msg = f"attempts of {exam_code} are still running; combine stages once they have finished"
+        msg = f"attempts of {stage.exam} are still running; combine stages once they have finished"
         raise Conflict(msg)
     spec = spec_of(exam)
     rows = result_repo.candidates_of_exam(session, exam.id)
@@ -47,18 +85,18 @@ def _stage_results(
     passed = np.zeros(len(rows), dtype=np.bool_)
     sat = np.zeros(len(rows), dtype=np.bool_)
     for i, row in enumerate(rows):
-        if row.status in (None, "ready"):
+        if row.status in (None, AttemptStatus.READY):
             continue
         sat[i] = True
-        if row.status == "finished" and row.total is not None and row.section_scores is not None:
+        finished = row.status == AttemptStatus.FINISHED
+        if finished and row.total is not None and row.section_scores is not None:
             total[i] = row.total
             scores[i] = [row.section_scores.get(c, np.nan) for c in codes]
             passed[i] = bool(row.passed)
-    registrations = {r.nomor_peserta: r for r in rows}
-    stage = StageResults(
+    results = StageResults(
         label, keys, total, codes, scores, passed if spec.categories else None, sat
     )
-    return (exam, spec), stage, registrations
+    return _LoadedStage(stage, label, exam, spec, results, {r.nomor_peserta: r for r in rows})
 
 
 def combine(
@@ -68,7 +106,7 @@ def combine(
     *,
     secret: bytes,
     tie_breaks: list[str] | None = None,
-) -> tuple[dict[str, Any], list[tuple[Formation, list[dict[str, Any]]]]]:
+) -> tuple[CombinedSummary, list[FormationRows]]:
     """The final ranking of the last stage's candidates, per the last stage's formations.
 
     Each candidate's score is ``sum(total / max x weight)`` over the stages; ties break by
@@ -83,19 +121,15 @@ def combine(
     if abs(sum(s.weight for s in stages) - 100) > 1e-9:
         msg = f"stage weights add up to {sum(s.weight for s in stages):g} %, not 100 %"
         raise AppError(msg)
-    loaded = []
-    for stage in stages:
-        label = stage.label or stage.exam.split("-")[0]
-        loaded.append((stage, label, *_stage_results(session, stage.exam, label)))
-    labels = [label for _s, label, *_rest in loaded]
+    loaded = [
+        _stage_results(session, stage, stage.label or stage.exam.split("-")[0]) for stage in stages
+    ]
+    labels = [s.label for s in loaded]
     if len(set(labels)) != len(labels):
         msg = f"stage labels repeat ({', '.join(labels)}); give each stage its own label"
         raise AppError(msg)
-    (_last_exam, last_spec), _last_stage, last_registrations = (
-        loaded[-1][2],
-        loaded[-1][3],
-        loaded[-1][4],
-    )
+    last, first = loaded[-1], loaded[0]
+    last_spec, last_registrations = last.spec, last.registrations
     keys = np.array(sorted(last_registrations), dtype=object)
     roster = {
         "grade_average": np.array(
@@ -117,25 +151,20 @@ def combine(
         ),
     }
     pseudonyms = np.array([candidate_pseudonym(secret, code, k) for k in keys], dtype=object)
-    scoring_stages = [
-        Stage(label, stage.weight, spec.max_total)
-        for stage, label, (_exam, spec), _results, _regs in loaded
-    ]
     candidates = combine_stages(
-        scoring_stages,
-        [results for _s, _l, _e, results, _r in loaded],
+        [Stage(s.label, s.stage.weight, s.spec.max_total) for s in loaded],
+        [s.results for s in loaded],
         keys,
         roster,
         display_key=pseudonyms,
     )
-    first_label, first_spec = labels[0], loaded[0][2][1]
     if tie_breaks:
         keys_order = [_tie_break(t) for t in tie_breaks]
     else:
-        keys_order = [TieBreakKey((stage_column(first_label),))]
+        keys_order = [TieBreakKey((stage_column(first.label),))]
         keys_order += [
-            TieBreakKey(tuple(stage_column(first_label, s) for s in t.sections), t.descending)
-            for t in first_spec.tie_breaks
+            TieBreakKey(tuple(stage_column(first.label, s) for s in t.sections), t.descending)
+            for t in first.spec.tie_breaks
             if t.sections
         ]
         keys_order += list(last_spec.final_tie_breaks)
@@ -160,15 +189,14 @@ def combine(
         formations,
         tuple(keys_order),
     )
-    summary = {
-        "code": code,
-        "stages": [
-            {"exam": s.exam, "label": label, "weight": s.weight} for s, label, *_r in loaded
-        ],
-        "tie_breaks": [k.label for k in keys_order],
-    }
+    summary = CombinedSummary(
+        code=code,
+        stages=tuple(StageSummary(s.stage.exam, s.label, s.stage.weight) for s in loaded),
+        tie_breaks=tuple(k.label for k in keys_order),
+    )
     return summary, [
-        (ranking.formation, rankings.ranking_rows(ranking)) for ranking in ranked.values()
+        FormationRows(ranking.formation, rankings.ranking_rows(ranking))
+        for ranking in ranked.values()
     ]
 
 
@@ -189,7 +217,7 @@ def publish_combined(
     actor: str,
     now: datetime,
     tie_breaks: list[str] | None = None,
-) -> tuple[dict[str, Any], list[rankings.Published]]:
+) -> tuple[CombinedSummary, list[rankings.Published]]:
     """Compute and publish the final ranking as snapshots under ``code`` (diffs as usual)."""
     summary, rows_by_formation = combine(
         session, code, stages, secret=secret, tie_breaks=tie_breaks
@@ -197,14 +225,14 @@ def publish_combined(
     last_exam = exam_repo.latest_published(session, stages[-1].exam)
     assert last_exam is not None
     published = []
-    for formation, rows in rows_by_formation:
+    for formation, rows in ((f.formation, f.rows) for f in rows_by_formation):
         previous = result_repo.latest_snapshot(session, code, formation.code)
         if previous is not None and previous.rows == rows:
             published.append(rankings.Published(formation.code, previous, "unchanged", 0))
             continue
         number = (previous.number + 1) if previous else 1
         content = {
-            "combined": summary,
+            "combined": asdict(summary),
             "formation": formation.code,
             "number": number,
             "rows": rows,
@@ -222,7 +250,7 @@ def publish_combined(
                 content_hash=digest,
                 signature=rankings.signature(secret, digest),
                 cause="final selection: "
-                + " + ".join(f"{s['label']} {s['weight']:g} %" for s in summary["stages"]),
+                + " + ".join(f"{s.label} {s.weight:g} %" for s in summary.stages),
                 diff=None,
                 supersedes_id=previous.id if previous else None,
                 published_at=now,
@@ -235,7 +263,11 @@ def publish_combined(
             actor=actor,
             action="ranking.publish_combined",
             subject=f"ranking:{code}:{formation.code}:{number}",
-            payload={"content_hash": digest, "rows": len(rows), "stages": summary["stages"]},
+            payload={
+                "content_hash": digest,
+                "rows": len(rows),
+                "stages": [asdict(s) for s in summary.stages],
+            },
         )
         published.append(rankings.Published(formation.code, snapshot, "published", 0))
     return summary, published

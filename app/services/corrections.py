@@ -9,30 +9,20 @@ attempt, which keeps a correction touching 100,000 attempts within seconds.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Literal, cast
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Float,
-    Integer,
-    String,
-    column,
-    select,
-    text,
-    tuple_,
-    update,
-)
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
-from app.models.attempt import Response
 from app.models.exam import ExamVersion
-from app.models.result import KeyCorrection, RankingSnapshot, Result
+from app.models.result import KeyCorrection
+from app.repositories import corrections as repo
+from app.repositories import exams as exam_repo
+from app.repositories import results as result_repo
+from app.repositories.corrections import RescoredResult
 from app.services import audit, rankings
 from app.services.exams import published_exam
 from app.services.results import rule_dict
@@ -55,160 +45,155 @@ class CorrectionRequest:
     reason: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
+class CorrectKeyAction:
+    """Score the item against another option (the bank's label and its index)."""
+
+    key: str
+    key_index: int
+    kind: Literal["correct_key"] = "correct_key"
+
+
+@dataclass(frozen=True)
+class SetPointsAction:
+    """Give each option of the item these points."""
+
+    points: tuple[float, ...]
+    kind: Literal["set_points"] = "set_points"
+
+
+@dataclass(frozen=True)
+class AnnulAction:
+    """Annul the item: everyone gets its points (``award_all``) or it leaves every total."""
+
+    mode: Literal["award_all", "drop"]
+    kind: Literal["annul"] = "annul"
+
+
+#: What a correction does to its item, as stored, audited and answered.
+CorrectionAction = CorrectKeyAction | SetPointsAction | AnnulAction
+
+
+def action_record(action: CorrectionAction) -> dict[str, object]:
+    """The stored form of an action (``{"kind": ..., ...}``, the kind first)."""
+    fields = asdict(action)
+    return {
+        "kind": fields.pop("kind"),
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
+    }
+
+
+@dataclass(frozen=True)
 class AttemptChange:
     """One affected attempt's scores before and after."""
 
     attempt_id: int
     pseudonym: str
-    old_sections: dict[str, float]
-    new_sections: dict[str, float]
     old_total: float
     new_total: float
+    old_sections: dict[str, float]
+    new_sections: dict[str, float]
     old_passed: bool
     new_passed: bool
 
 
+@dataclass(frozen=True)
+class RankMove:
+    """One candidate whose rank or status a correction changes."""
+
+    pseudonym: str
+    old_rank: int | None
+    new_rank: int | None
+    old_status: str | None
+    new_status: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorrectionReport:
+    """A dry run's (or an application's) account as committees read it: exact counts, and
+    the changed attempts listed up to a limit."""
+
+    exam: str
+    exam_version: int
+    item: str
+    action: CorrectionAction
+    reason: str
+    applied: bool
+    scoring_revision: int | None
+    attempts_with_item: int
+    attempts_changed: int
+    pass_changes: int
+    attempts: tuple[AttemptChange, ...]
+    ranking_changes: dict[str, tuple[RankMove, ...]]
+
+
 @dataclass
 class CorrectionPlan:
-    """A dry run's (or an application's) full account."""
+    """A dry run's (or an application's) full account, filled in as the correction runs."""
 
     exam_code: str
     exam_version: int
     item: str
-    action: dict[str, Any]
+    action: CorrectionAction
     reason: str
     attempts_with_item: int = 0
     changes: list[AttemptChange] = field(default_factory=list)
-    ranking_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    ranking_changes: dict[str, tuple[RankMove, ...]] = field(default_factory=dict)
     applied: bool = False
     scoring_revision: int | None = None
 
-    def as_dict(self, limit: int | None = None) -> dict[str, Any]:
-        """JSON view; ``limit`` caps the listed attempts (counts stay exact)."""
-        changed = [
+    def changed(self) -> list[AttemptChange]:
+        """The attempts whose total or pass changes."""
+        return [
             c for c in self.changes if c.old_total != c.new_total or c.old_passed != c.new_passed
         ]
-        listed = changed if limit is None else changed[:limit]
-        return {
-            "exam": self.exam_code,
-            "exam_version": self.exam_version,
-            "item": self.item,
-            "action": self.action,
-            "reason": self.reason,
-            "applied": self.applied,
-            "scoring_revision": self.scoring_revision,
-            "attempts_with_item": self.attempts_with_item,
-            "attempts_changed": len(changed),
-            "pass_changes": sum(1 for c in changed if c.old_passed != c.new_passed),
-            "attempts": [
-                {
-                    "attempt_id": c.attempt_id,
-                    "pseudonym": c.pseudonym,
-                    "old_total": c.old_total,
-                    "new_total": c.new_total,
-                    "old_sections": c.old_sections,
-                    "new_sections": c.new_sections,
-                    "old_passed": c.old_passed,
-                    "new_passed": c.new_passed,
-                }
-                for c in listed
-            ],
-            "ranking_changes": self.ranking_changes,
-        }
+
+    def report(self, limit: int | None = None) -> CorrectionReport:
+        """The account; ``limit`` caps the listed attempts (counts stay exact)."""
+        changed = self.changed()
+        return CorrectionReport(
+            exam=self.exam_code,
+            exam_version=self.exam_version,
+            item=self.item,
+            action=self.action,
+            reason=self.reason,
+            applied=self.applied,
+            scoring_revision=self.scoring_revision,
+            attempts_with_item=self.attempts_with_item,
+            attempts_changed=len(changed),
+            pass_changes=sum(1 for c in changed if c.old_passed != c.new_passed),
+            attempts=tuple(changed if limit is None else changed[:limit]),
+            ranking_changes=self.ranking_changes,
+        )
 
 
-def _action_dict(
+def _action(
     request: CorrectionRequest, labels: tuple[str, ...], n_options: int
-) -> dict[str, Any]:
+) -> CorrectionAction:
     if request.kind == "correct_key":
-        if request.key not in labels:
+        if request.key is None or request.key not in labels:
             options = ", ".join(labels)
             msg = f"key: {request.key!r} is not an option of {request.item_code} ({options})"
             raise AppError(msg)
-        return {"kind": "correct_key", "key": request.key, "key_index": labels.index(request.key)}
+        return CorrectKeyAction(request.key, labels.index(request.key))
     if request.kind == "set_points":
         if request.points is None or len(request.points) != n_options:
             msg = f"points: give {n_options} values, one per option ({', '.join(labels)})"
             raise AppError(msg)
-        return {"kind": "set_points", "points": [float(p) for p in request.points]}
+        return SetPointsAction(tuple(float(p) for p in request.points))
     if request.kind == "annul":
-        if request.mode not in ("award_all", "drop"):
-            msg = (
-                "mode: award_all (everyone gets the item's points) or drop (it leaves every total)"
-            )
-            raise AppError(msg)
-        return {"kind": "annul", "mode": request.mode}
+        if request.mode in ("award_all", "drop"):
+            return AnnulAction(cast("Literal['award_all', 'drop']", request.mode))
+        msg = "mode: award_all (everyone gets the item's points) or drop (it leaves every total)"
+        raise AppError(msg)
     msg = f"kind must be correct_key, set_points or annul, not {request.kind!r}"
     raise AppError(msg)
 
 
-_HOLDERS = {
-    # A GIN index on item_ids finds the holders; array_position gives the position.
-    "postgresql": (
-        "SELECT a.id, array_position(a.item_ids, CAST(:item AS integer)), reg.category, "
-        "r.section_scores, r.total, r.passed, r.pseudonym FROM attempts a "
-        "JOIN registrations reg ON reg.id = a.registration_id "
-        "JOIN results r ON r.attempt_id = a.id "
-        "WHERE a.exam_id = :exam AND a.status = 'finished' "
-        "AND a.item_ids @> ARRAY[CAST(:item AS integer)]"
-    ),
-    "sqlite": (
-        "SELECT a.id, j.key + 1, reg.category, r.section_scores, r.total, r.passed, r.pseudonym "
-        "FROM attempts a JOIN registrations reg ON reg.id = a.registration_id "
-        "JOIN results r ON r.attempt_id = a.id JOIN json_each(a.item_ids) AS j "
-        "WHERE a.exam_id = :exam AND a.status = 'finished' AND j.value = :item"
-    ),
-}
-
-
-def _holders(session: Session, exam_id: int, item_id: int) -> list[Any]:
-    """Finished attempts whose form holds ``item_id``: id, position, category, stored result."""
-    statement = text(_HOLDERS[session.get_bind().dialect.name]).columns(
-        column("id", Integer),
-        column("position", Integer),
-        column("category", String),
-        column("section_scores", JSON),
-        column("total", Float),
-        column("passed", Boolean),
-        column("pseudonym", String),
-    )
-    return list(session.execute(statement, {"exam": exam_id, "item": item_id}))
-
-
-def _answers_at(session: Session, pairs: list[tuple[int, int]]) -> dict[int, int | None]:
-    """The current answer of each (attempt, position) pair, by attempt (one answer each)."""
-    found: dict[int, int | None] = {}
-    if not pairs:
-        return found
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text(
-                "SELECT r.attempt_id, r.option FROM responses r "
-                "JOIN unnest(CAST(:ids AS integer[]), CAST(:positions AS smallint[])) AS t(a, p) "
-                "ON r.attempt_id = t.a AND r.position = t.p"
-            ),
-            {"ids": [a for a, _p in pairs], "positions": [p for _a, p in pairs]},
-        )
-        return {int(attempt_id): option for attempt_id, option in rows}
-    for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
-        rows = session.execute(
-            select(Response.attempt_id, Response.option).where(
-                tuple_(Response.attempt_id, Response.position).in_(chunk)
-            )
-        )
-        found.update({int(attempt_id): option for attempt_id, option in rows})
-    return found
-
-
-#: An attempt's rescored section scores, total, pass and rule outcomes.
-Rescored = tuple[dict[str, float], float, bool, list[dict[str, Any]]]
-
-
 def plan_correction(
     session: Session, exam_code: str, request: CorrectionRequest
-) -> tuple[CorrectionPlan, dict[int, Rescored], ExamVersion]:
+) -> tuple[CorrectionPlan, dict[int, RescoredResult], ExamVersion]:
     """The dry run: every affected attempt's old and new scores (nothing is written)."""
     exam = published_exam(session, exam_code)
     if len(request.reason.strip()) < 3:
@@ -226,54 +211,48 @@ def plan_correction(
             "estimate, not a sum of item points; retire the item and recalibrate instead"
         )
         raise Conflict(msg)
-    action = _action_dict(request, item.option_labels, len(item.options))
+    action = _action(request, item.option_labels, len(item.options))
     row = runtime.row_of[item.id]
-    new_table = apply_corrections(runtime.table, [correction_action(action, row)])
+    new_table = apply_corrections(runtime.table, [correction_action(action_record(action), row)])
     section = item.section
     plan = CorrectionPlan(
         exam.code, exam.version, f"{item.code} v{item.version}", action, request.reason.strip()
     )
 
-    holders = [
-        (attempt_id, position, category, stored)
-        for attempt_id, position, category, *stored in _holders(session, exam.id, item.id)
-    ]
+    holders = repo.holders(session, exam.id, item.id)
     plan.attempts_with_item = len(holders)
-    answers = _answers_at(session, [(a, p) for a, p, _c, _r in holders])
-    chosen = [answers.get(a) for a, _p, _c, _r in holders]
+    answers = repo.answers_at(session, [(h.attempt_id, h.position) for h in holders])
+    chosen = [answers.get(h.attempt_id) for h in holders]
     columns = np.array([BLANK_COLUMN if c is None else int(c) for c in chosen], dtype=np.intp)
     delta = (
         new_table.points[row, columns] - runtime.table.points[row, columns]
         if holders
         else np.zeros(0)
     )
-    updates: dict[int, Rescored] = {}
-    for (attempt_id, _position, category, stored), change in zip(
-        holders, delta.tolist(), strict=True
-    ):
-        old_sections, old_total, old_passed, pseudonym = stored
-        new_sections = dict(old_sections)
+    updates: dict[int, RescoredResult] = {}
+    for holder, change in zip(holders, delta.tolist(), strict=True):
+        new_sections = dict(holder.section_scores)
         new_sections[section] = float(new_sections.get(section, 0.0)) + change
-        new_total = float(old_total) + change
+        new_total = holder.total + change
         rules = (
-            explain(rule_set_for(runtime.spec.categories, category), new_sections, new_total)
+            explain(rule_set_for(runtime.spec.categories, holder.category), new_sections, new_total)
             if runtime.spec.categories
             else []
         )
         new_passed = all(r.passed for r in rules)
         plan.changes.append(
             AttemptChange(
-                attempt_id,
-                pseudonym,
-                dict(old_sections),
-                new_sections,
-                float(old_total),
-                new_total,
-                bool(old_passed),
-                new_passed,
+                attempt_id=holder.attempt_id,
+                pseudonym=holder.pseudonym,
+                old_total=holder.total,
+                new_total=new_total,
+                old_sections=dict(holder.section_scores),
+                new_sections=new_sections,
+                old_passed=holder.passed,
+                new_passed=new_passed,
             )
         )
-        updates[attempt_id] = (
+        updates[holder.attempt_id] = RescoredResult(
             new_sections,
             new_total,
             new_passed,
@@ -289,67 +268,22 @@ def plan_correction(
 
 def _ranking_changes(
     session: Session, exam: ExamVersion, secret: bytes, cause: str, before: rankings.Computed
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, tuple[RankMove, ...]]:
     after = rankings.compute(session, exam, secret)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for code, new in after.rankings.items():
-        changes = diff_rankings(before.rankings[code], new, cause).changes
-        out[code] = [
-            {
-                "pseudonym": c.key,
-                "old_rank": c.old_rank,
-                "new_rank": c.new_rank,
-                "old_status": c.old_status,
-                "new_status": c.new_status,
-                "reason": c.reason,
-            }
-            for c in changes
-        ]
-    return out
-
-
-def _write(session: Session, updates: dict[int, Rescored], revision: int) -> None:
-    """Rewrite the rescored results in one statement batch (computed_at, the moment the
-    attempt finished, stays; the scoring revision records the change)."""
-    if not updates:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        # One UPDATE joined to arrays: 100,000 results in one round trip.
-        ids = list(updates)
-        session.execute(
-            text(
-                "UPDATE results AS r SET section_scores = u.s::json, total = u.t, passed = u.p, "
-                "rules = u.r::json, scoring_revision = :revision "
-                "FROM unnest(CAST(:ids AS integer[]), CAST(:s AS text[]), CAST(:t AS float8[]), "
-                "CAST(:p AS boolean[]), CAST(:r AS text[])) AS u(id, s, t, p, r) "
-                "WHERE r.attempt_id = u.id"
-            ),
-            {
-                "revision": revision,
-                "ids": ids,
-                "s": [json.dumps(updates[i][0]) for i in ids],
-                "t": [updates[i][1] for i in ids],
-                "p": [updates[i][2] for i in ids],
-                "r": [json.dumps(updates[i][3]) for i in ids],
-            },
+    return {
+        code: tuple(
+            RankMove(
+                pseudonym=str(c.key),
+                old_rank=c.old_rank,
+                new_rank=c.new_rank,
+                old_status=c.old_status,
+                new_status=c.new_status,
+                reason=c.reason,
+            )
+            for c in diff_rankings(before.rankings[code], new, cause).changes
         )
-        session.expire_all()
-        return
-    rows = [
-        {
-            "attempt_id": attempt_id,
-            "section_scores": sections,
-            "total": total,
-            "passed": passed,
-            "rules": rules,
-            "scoring_revision": revision,
-        }
-        for attempt_id, (sections, total, passed, rules) in updates.items()
-    ]
-    # ORM bulk UPDATE by primary key: one executemany per chunk, no objects loaded.
-    for start in range(0, len(rows), 5000):
-        session.execute(update(Result), rows[start : start + 5000])
-    session.expire_all()
+        for code, new in after.rankings.items()
+    }
 
 
 def correct(
@@ -373,14 +307,12 @@ def correct(
     before = rankings.compute(session, exam, secret)
     savepoint = session.begin_nested()
     revision = exam.scoring_revision + 1
-    _write(session, updates, revision)
+    repo.rewrite_results(session, updates, revision)
     plan.ranking_changes = _ranking_changes(session, exam, secret, cause, before)
     if not apply:
         savepoint.rollback()
         return plan
-    locked = session.scalars(
-        select(ExamVersion).where(ExamVersion.id == exam.id).with_for_update()
-    ).one()
+    locked = exam_repo.lock(session, exam.id)
     if locked.scoring_revision != exam.scoring_revision:
         savepoint.rollback()
         msg = "another correction was applied meanwhile; run the dry run again"
@@ -390,23 +322,25 @@ def correct(
         for i in load_runtime(session, exam.id).items.values()
         if f"{i.code} v{i.version}" == plan.item
     )
-    session.add(
+    stored_action = action_record(plan.action)
+    repo.add_correction(
+        session,
         KeyCorrection(
             exam_id=exam.id,
             item_id=item_id,
-            action=plan.action,
+            action=stored_action,
             reason=plan.reason,
             scoring_revision=revision,
             affected=len(updates),
             applied_at=now,
             applied_by=actor,
-        )
+        ),
     )
     locked.scoring_revision = revision
     savepoint.commit()
     plan.applied = True
     plan.scoring_revision = revision
-    summary = plan.as_dict(limit=0)
+    summary = plan.report(limit=0)
     audit.record(
         session,
         at=now,
@@ -415,21 +349,15 @@ def correct(
         subject=f"exam:{exam.code}:v{exam.version}",
         payload={
             "item": plan.item,
-            "action": plan.action,
+            "action": stored_action,
             "reason": plan.reason,
             "scoring_revision": revision,
-            "attempts_with_item": summary["attempts_with_item"],
-            "attempts_changed": summary["attempts_changed"],
-            "pass_changes": summary["pass_changes"],
+            "attempts_with_item": summary.attempts_with_item,
+            "attempts_changed": summary.attempts_changed,
+            "pass_changes": summary.pass_changes,
         },
     )
-    published = set(
-        session.scalars(
-            select(RankingSnapshot.formation)
-            .where(RankingSnapshot.exam_code == exam.code)
-            .distinct()
-        )
-    )
+    published = result_repo.published_formations(session, exam.code)
     if published:
         # One ranking computation republishes every formation that had been published.
         rankings.publish(

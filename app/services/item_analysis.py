@@ -4,15 +4,14 @@ committee page)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
-from sqlalchemy import select
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict
-from app.models.attempt import Attempt, Response
+from app.repositories import answers as answers_repo
 from app.services.adaptive import section_blocks
 from app.services.exams import published_exam
 from app.services.runtime import ExamRuntime, load_runtime
@@ -22,30 +21,19 @@ from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
 
 def load_answers(
     session: Session, runtime: ExamRuntime
-) -> tuple[list[int], np.ndarray, np.ndarray]:
+) -> tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.int8]]:
     """Finished attempts: ids, forms as points-table rows (-1: not given), answers (-1 blank)."""
-    attempts = session.execute(
-        select(Attempt.id, Attempt.form)
-        .where(Attempt.exam_id == runtime.exam_id, Attempt.status == "finished")
-        .order_by(Attempt.id)
-    ).all()
-    ids = [a for a, _f in attempts]
+    attempts = answers_repo.finished_forms(session, runtime.exam_id)
+    ids = [attempt_id for attempt_id, _form in attempts]
     positions = runtime.spec.item_count
     forms = np.zeros((len(ids), positions), dtype=np.int64)
     responses = np.full((len(ids), positions), -1, dtype=np.int8)
     index = {attempt_id: i for i, attempt_id in enumerate(ids)}
     for i, (_attempt_id, form) in enumerate(attempts):
         # -1: a position of an adaptive section that was never given.
-        forms[i] = [-1 if entry is None else runtime.row_of[int(entry[0])] for entry in form]
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        for attempt_id, position, option in session.execute(
-            select(Response.attempt_id, Response.position, Response.option).where(
-                Response.attempt_id.in_(chunk), Response.option.is_not(None)
-            )
-        ):
-            if option is not None:
-                responses[index[attempt_id], position - 1] = option
+        forms[i] = [-1 if entry is None else runtime.row_of[entry.item_id] for entry in form]
+    for attempt_id, position, option in answers_repo.chosen_options(session, ids):
+        responses[index[attempt_id], position - 1] = option
     return ids, forms, responses
 
 
@@ -117,7 +105,7 @@ def correction_link(exam_code: str) -> Callable[[str, int | None], str]:
     """Links from a flagged item to the committee's key-correction dry run."""
 
     def link(item_code: str, suggested: int | None) -> str:
-        query: dict[str, Any] = {"exam": exam_code, "item": item_code}
+        query: dict[str, str | int] = {"exam": exam_code, "item": item_code}
         if suggested is not None:
             query["key_index"] = suggested
         return f"/committee/corrections?{urlencode(query)}"

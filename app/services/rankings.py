@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import io
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -19,10 +19,11 @@ from app.models.exam import ExamVersion
 from app.models.result import RankingSnapshot
 from app.repositories import results as repo
 from app.repositories.results import CandidateRow
-from app.security import derive_key
 from app.services import audit
 from app.services.exams import published_exam, spec_of
 from app.services.results import pseudonym_key
+from app.signing import Signer
+from exam_day import AttemptStatus
 from item_bank.exam_spec import ExamSpec
 from scoring.pseudonym import pseudonyms
 from scoring.ranking import Formation, Ranking, RankInput, diff_rankings, rank_formations
@@ -67,9 +68,13 @@ def compute(session: Session, exam: ExamVersion, secret: bytes) -> Computed:
     scores = np.full((n, len(codes)), np.nan)
     total = np.full(n, np.nan)
     passed = np.zeros(n, dtype=np.bool_)
-    sat = np.array([r.status not in (None, "ready") for r in rows], dtype=np.bool_)
+    sat = np.array([r.status not in (None, AttemptStatus.READY) for r in rows], dtype=np.bool_)
     for i, row in enumerate(rows):
-        if row.status == "finished" and row.total is not None and row.section_scores is not None:
+        if (
+            row.status == AttemptStatus.FINISHED
+            and row.total is not None
+            and row.section_scores is not None
+        ):
             scores[i] = [row.section_scores.get(c, 0.0) for c in codes]
             total[i] = row.total
             passed[i] = bool(row.passed)
@@ -91,22 +96,32 @@ def compute(session: Session, exam: ExamVersion, secret: bytes) -> Computed:
     return Computed(exam, spec, rank_formations(candidates, formation_of, formations, tie_breaks))
 
 
-def ranking_rows(ranking: Ranking) -> list[dict[str, Any]]:
+class RankingRow(TypedDict):
+    """One published row, as stored in a snapshot and served (JSON: null for no score)."""
+
+    rank: int | None
+    pseudonym: str
+    status: str
+    total: float | None
+    sections: dict[str, float | None]
+
+
+def ranking_rows(ranking: Ranking) -> list[RankingRow]:
     """A ranking as public rows: rank, pseudonym, status, total, section scores."""
     return [
-        {
-            "rank": row.rank,
-            "pseudonym": row.key,
-            "status": row.status,
-            "total": repo.jsonable(row.total),
-            "sections": {k: repo.jsonable(v) for k, v in row.section_scores.items()},
-        }
+        RankingRow(
+            rank=row.rank,
+            pseudonym=str(row.key),
+            status=row.status,
+            total=repo.jsonable(row.total),
+            sections={k: repo.jsonable(v) for k, v in row.section_scores.items()},
+        )
         for row in ranking.rows()
     ]
 
 
 def ranking_from_rows(
-    formation: Formation, section_codes: tuple[str, ...], rows: list[dict[str, Any]]
+    formation: Formation, section_codes: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
 ) -> Ranking:
     """Rebuild a stored snapshot's ranking (for diffs)."""
     n = len(rows)
@@ -130,20 +145,27 @@ def ranking_from_rows(
     )
 
 
-def content_hash(payload: dict[str, Any]) -> str:
+def content_hash(payload: Mapping[str, object]) -> str:
     """SHA-256 over the canonical JSON of a snapshot's content."""
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: The purpose a snapshot signature's key is derived for: stored signatures depend on it.
+SNAPSHOT_PURPOSE = "ranking-snapshot"
+
+
 def signature(secret: bytes, digest: str) -> str:
-    """The server's HMAC over a snapshot's content hash."""
-    return hmac.new(
-        derive_key(secret, "ranking-snapshot"), digest.encode(), hashlib.sha256
-    ).hexdigest()
+    """The server's HMAC over a snapshot's content hash (hex)."""
+    return Signer(secret, SNAPSHOT_PURPOSE).sign(digest)
 
 
-@dataclass
+def signature_valid(secret: bytes, snapshot: RankingSnapshot) -> bool:
+    """Whether a stored snapshot's signature is the server's over its content hash."""
+    return Signer(secret, SNAPSHOT_PURPOSE).verify(snapshot.content_hash, snapshot.signature)
+
+
+@dataclass(frozen=True)
 class Published:
     """One formation's outcome of a publication."""
 
@@ -151,6 +173,16 @@ class Published:
     snapshot: RankingSnapshot | None
     outcome: str  # "published", "unchanged"
     changes: int
+
+    @property
+    def number(self) -> int | None:
+        """The snapshot's number within its formation (the one kept when unchanged)."""
+        return self.snapshot.number if self.snapshot else None
+
+    @property
+    def content_hash(self) -> str | None:
+        """The snapshot's content hash."""
+        return self.snapshot.content_hash if self.snapshot else None
 
 
 def publish(
@@ -193,7 +225,7 @@ def publish(
         if previous is not None and previous.rows == rows and previous.exam_id == exam.id:
             out.append(Published(code, previous, "unchanged", 0))
             continue
-        diff: list[dict[str, Any]] | None = None
+        diff: list[dict[str, object]] | None = None
         if previous is not None:
             old = ranking_from_rows(ranking.formation, ranking.section_codes, previous.rows)
             new = ranking_from_rows(ranking.formation, ranking.section_codes, rows)
