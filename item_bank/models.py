@@ -46,11 +46,16 @@ class DifficultyLevel(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """One answer option. ``text`` is sanitized HTML; ``points`` is set for weighted items only."""
+    """One answer option. ``text`` is sanitized HTML; ``points`` is set for weighted items only.
+
+    ``fixed`` keeps the option at its position when the item's options are shuffled ("None of
+    the above", the last of an ordered series); it only matters while ``Item.shuffle`` is true.
+    """
 
     label: str
     text: str
     points: float | None = None
+    fixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,9 @@ class Item:
 
     ``code`` is the stable identity across versions; ``version`` starts at 1 and grows when the
     content (see :meth:`content_hash`) changes. ``p_value`` is the classical difficulty (share
-    correct, 0-1), ``level`` a coarse label; either may be absent.
+    correct, 0-1), ``level`` a coarse label; either may be absent. ``shuffle`` false keeps the
+    options in their written order on every form (True/False, ordered numeric options); with
+    ``shuffle`` true only the options not marked ``fixed`` move.
     """
 
     code: str
@@ -94,6 +101,7 @@ class Item:
     irt: IRTParams | None = None
     media: tuple[Media, ...] = ()
     source: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    shuffle: bool = True
 
     def option_index(self, label: str) -> int:
         """Index of the option with ``label`` (raises ``KeyError`` when there is none)."""
@@ -112,18 +120,28 @@ class Item:
 
         Difficulty, IRT parameters, status and source metadata are left out on purpose: a new
         calibration or retiring an item must not create a new content version.
+
+        ``shuffle`` and ``fixed`` appear only when they differ from their defaults, so the hash of
+        an item that uses neither is the one it had before they existed.
         """
-        return {
+        options: list[dict[str, Any]] = []
+        for o in self.options:
+            option: dict[str, Any] = {"label": o.label, "text": o.text, "points": o.points}
+            if o.fixed:
+                option["fixed"] = True
+            options.append(option)
+        payload: dict[str, Any] = {
             "section": self.section,
             "topic": self.topic,
             "stem": self.stem,
             "scoring": str(self.scoring),
             "key": self.key,
-            "options": [
-                {"label": o.label, "text": o.text, "points": o.points} for o in self.options
-            ],
+            "options": options,
             "media": sorted([m.name, m.sha256] for m in self.media),
         }
+        if not self.shuffle:
+            payload["shuffle"] = False
+        return payload
 
     def content_hash(self) -> str:
         """SHA-256 (hex) over the canonical JSON of :meth:`content_payload`."""

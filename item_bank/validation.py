@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from item_bank.errors import Problem
@@ -26,7 +26,13 @@ from item_bank.models import (
     Option,
     ScoringKind,
 )
-from item_bank.sanitize import image_sources, is_blank, is_safe_media_name, remove_images
+from item_bank.sanitize import (
+    image_sources,
+    is_blank,
+    is_safe_media_name,
+    removals,
+    remove_images,
+)
 from item_bank.sanitize import sanitize_html as _sanitize
 
 #: Item codes: stable identities that appear in URLs, file names and reports.
@@ -101,6 +107,8 @@ class RawOption:
     text_field: str = "text"
     points_field: str = "points"
     location: str | None = None
+    fixed: object = None
+    fixed_field: str = "fixed"
 
 
 @dataclass(slots=True)
@@ -112,6 +120,8 @@ class RawItem:
     ``missing`` replaces the message for an absent required field (saying where it may go).
     ``media`` is a list of names or one string of names separated by spaces, commas,
     semicolons or ``|``; images referenced in the stem or options are added to it.
+    ``shuffle`` is a yes/no value (blank: yes); options are fixed by their own ``fixed`` value
+    or by naming their labels in the item's ``fixed`` (a spreadsheet's one ``fixed`` column).
     """
 
     location: str
@@ -130,6 +140,8 @@ class RawItem:
     status: object = None
     media: object = None
     source: object = None
+    shuffle: object = None
+    fixed: object = None
     fields: dict[str, str] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
     media_locations: dict[str, str] = field(default_factory=dict)
@@ -236,7 +248,79 @@ def _number(report: _Report, name: str, value: object, rules: Rules) -> float | 
 def _html(report: _Report, name: str, value: str, *, location: str | None = None) -> str:
     if len(value) > MAX_TEXT_LENGTH:
         report.add(name, f"longer than {MAX_TEXT_LENGTH} characters", location=location)
+    # Refuse, never strip: an item that would lose something a candidate sees (or code its
+    # author meant to run) is named, not imported without it. Presentation may go silently.
+    for removal in removals(value):
+        if removal.lossy:
+            report.add(
+                name,
+                f"{REFUSED_CONTENT}: {removal.what} at {removal.path} {removal.why}",
+                location=location,
+            )
     return _sanitize(value)
+
+
+#: How a refusal of content the engine cannot represent begins (see `item_bank.sanitize`).
+REFUSED_CONTENT = "refused, not stripped"
+
+_YES = frozenset({"true", "yes", "y", "ya", "1", "x"})
+_NO = frozenset({"false", "no", "n", "tidak", "0"})
+
+
+def parse_flag(value: object) -> bool | None:
+    """Read a yes/no value: ``True``/``False``, 1/0, or the words true/false, yes/no, ya/tidak.
+
+    Returns ``None`` when absent (``None`` or blank) and raises ``ValueError`` with a plain
+    message for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if not word:
+            return None
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    raise ValueError(f"expected yes or no (true/false), got {_describe(value)}")
+
+
+def _flag(report: _Report, name: str, value: object, *, location: str | None = None) -> bool | None:
+    try:
+        return parse_flag(value)
+    except ValueError as error:
+        report.add(name, str(error), location=location)
+        return None
+
+
+def _order(report: _Report, raw: RawItem, options: list[Option]) -> tuple[bool, list[Option]]:
+    """The item's shuffle flag and its options with their fixed positions, in one form.
+
+    Without shuffling every option keeps its place, so ``fixed`` is cleared; when every option
+    is fixed nothing moves either, which is the same item as one that is not shuffled.
+    """
+    shuffle = _flag(report, "shuffle", raw.shuffle)
+    fixed = [bool(_flag(report, o.fixed_field, o.fixed, location=o.location)) for o in raw.options]
+    listed = _text(report, "fixed", raw.fixed, Rules(numbers_as_text=True))
+    if listed is not None:
+        labels = [o.label for o in options]
+        for part in _KEY_SEPARATORS.split(listed.upper()):
+            if not part:
+                continue
+            if part in labels:
+                fixed[labels.index(part)] = True
+            else:
+                shown = ", ".join(label for label in labels if label) or "none"
+                report.add("fixed", f"{part!r} names no option (options: {shown})")
+    keep_order = shuffle is False or (bool(fixed) and all(fixed))
+    return not keep_order, [
+        replace(o, fixed=flag and not keep_order) for o, flag in zip(options, fixed, strict=True)
+    ]
 
 
 def _fmt(number: float) -> str:
@@ -293,6 +377,7 @@ def build_item(
     scoring = _scoring(report, raw, rules)
     key = _key(report, raw, rules, scoring, labels)
     options = _points(report, raw, rules, scoring, options)
+    shuffle, options = _order(report, raw, options)
 
     p_value = _number(report, "p_value", raw.p_value, rules)
     if p_value is not None and not 0.0 <= p_value <= 1.0:
@@ -343,6 +428,7 @@ def build_item(
         irt=irt,
         media=media,
         source=source,
+        shuffle=shuffle,
     )
 
 
@@ -495,7 +581,7 @@ def _points(
                     f"points {_fmt(points)} out of range {_fmt(low)} to {_fmt(high)}",
                     location=where,
                 )
-        result.append(Option(label=option.label, text=option.text, points=points))
+        result.append(replace(option, points=points))
     return result
 
 
@@ -593,8 +679,5 @@ def _media(
             report.add("media", f"{name}: {found}", location=where)
     if missing:
         stem = remove_images(stem, missing)
-        options = [
-            Option(label=o.label, text=remove_images(o.text, missing), points=o.points)
-            for o in options
-        ]
+        options = [replace(o, text=remove_images(o.text, missing)) for o in options]
     return stem, options, tuple(media)

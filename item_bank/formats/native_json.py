@@ -32,9 +32,9 @@ PACKAGE_BANK = "bank.json"
 
 ITEM_FIELDS = (
     "code", "section", "topic", "stem", "scoring", "key", "options", "p_value", "level", "irt",
-    "status", "media", "source",
+    "status", "media", "source", "shuffle",
 )  # fmt: skip
-OPTION_FIELDS = ("label", "text", "points")
+OPTION_FIELDS = ("label", "text", "points", "fixed")
 IRT_FIELDS = ("a", "b", "c")
 TOP_FIELDS = ("format", "items", "title", "description")
 
@@ -151,6 +151,7 @@ def _raw_item(value: object, location: str, file: str) -> tuple[RawItem | None, 
         status=value.get("status"),
         media=value.get("media"),
         source=value.get("source"),
+        shuffle=value.get("shuffle"),
         fields={"irt_a": "irt.a", "irt_b": "irt.b", "irt_c": "irt.c"},
     )
     irt = value.get("irt")
@@ -175,7 +176,7 @@ def _raw_item(value: object, location: str, file: str) -> tuple[RawItem | None, 
                     file,
                     location,
                     f"{field}.{name}",
-                    "unknown field; an option has: label, text, points",
+                    f"unknown field; an option has: {', '.join(OPTION_FIELDS)}",
                 )
                 for name in option
                 if name not in OPTION_FIELDS
@@ -188,6 +189,8 @@ def _raw_item(value: object, location: str, file: str) -> tuple[RawItem | None, 
                     label_field=f"{field}.label",
                     text_field=f"{field}.text",
                     points_field=f"{field}.points",
+                    fixed=option.get("fixed"),
+                    fixed_field=f"{field}.fixed",
                 )
             )
     elif options is not None:
@@ -317,12 +320,17 @@ def item_to_json(item: Item) -> dict[str, object]:
     }
     if item.scoring is ScoringKind.SINGLE:
         data["key"] = item.key
-    data["options"] = [
-        {"label": o.label, "text": o.text}
-        if o.points is None
-        else {"label": o.label, "text": o.text, "points": _number(o.points)}
-        for o in item.options
-    ]
+    options: list[dict[str, object]] = []
+    for o in item.options:
+        option: dict[str, object] = {"label": o.label, "text": o.text}
+        if o.points is not None:
+            option["points"] = _number(o.points)
+        if o.fixed:
+            option["fixed"] = True
+        options.append(option)
+    data["options"] = options
+    if not item.shuffle:
+        data["shuffle"] = False
     if item.p_value is not None:
         data["p_value"] = item.p_value
     if item.level is not None:

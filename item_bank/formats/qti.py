@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import IO
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape as xml_escape
@@ -48,9 +49,18 @@ from item_bank.formats.base import (
     parse_xml,
     xml_events,
 )
+from item_bank.formats.qti_processing import Declarations, Unsupported, Value, scores
 from item_bank.formats.safezip import SafeZip
 from item_bank.models import OPTION_LABELS, Item, ScoringKind
-from item_bank.validation import MediaResolver, RawItem, RawOption, Rules, parse_number
+from item_bank.sanitize import REMOVED_WITH_CONTENT, judge_attribute, judge_element
+from item_bank.validation import (
+    REFUSED_CONTENT,
+    MediaResolver,
+    RawItem,
+    RawOption,
+    Rules,
+    parse_number,
+)
 
 MANIFEST = "imsmanifest.xml"
 QTI3_NAMESPACE = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -76,22 +86,38 @@ NO_TOPIC = (
 _VOID = frozenset({"br", "img", "hr"})
 #: Deepest element nesting read; real items nest a dozen levels (and the HTML writer recurses).
 MAX_DEPTH = 100
-# Body elements that are not question text: feedback, scorer-only rubrics, style sheets.
+# Body elements that are not question text: feedback (shown after an answer is checked, which
+# an exam never does), scorer-only rubrics, style sheets, accessibility catalogues.
 _NOT_TEXT = frozenset(
     {
         "feedbackInline", "feedbackBlock", "modalFeedback", "rubricBlock", "templateBlock",
         "templateInline", "stylesheet", "printedVariable", "catalogInfo", "companionMaterialsInfo",
     }
 )  # fmt: skip
-# Elements that inline response processing of the two standard templates is made of.
-_TEMPLATE_PARTS = frozenset(
+# Response processing templates by name (QTI and Common Cartridge), and what they compute.
+TEMPLATES: Mapping[str, str] = MappingProxyType(
     {
-        "responseProcessing", "responseCondition", "responseIf", "responseElse", "match",
-        "variable", "correct", "setOutcomeValue", "baseValue", "isNull", "mapResponse",
+        "match_correct": "match_correct",
+        "CC2_match": "match_correct",
+        "CC2_match_basic": "match_correct",
+        "map_response": "map_response",
+        "CC2_map_response": "map_response",
     }
-)  # fmt: skip
+)
+TEMPLATE_REFUSED = (
+    "template items are not supported: their values are computed for each candidate"
+    " (templateDeclaration / templateProcessing), and a static copy would show the formula"
+    " without its values"
+)
+STIMULUS_REFUSED = (
+    "shared passages (stimuli) are not supported yet: the item would lose the text its"
+    " question is about; include the passage in the item body, or leave the item out"
+)
 _LABEL = re.compile(r"\s*([A-Za-z0-9_-]{1,32})\s*/\s*(\S.*?)\s*$")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*[:=]\s*(.*?)\s*$")
+
+
+MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 
 
 def _local(name: str) -> str:
@@ -141,7 +167,11 @@ class _Tree:
                     step = f"{name}[{seen[name]}]"
                 paths[child] = f"{here}/{step}"
                 stack.append((child, depth + 1))
-            element.tag = _neutral(element.tag)
+            if element.tag.startswith("{" + MATHML_NAMESPACE):
+                # MathML keeps its own names (annotation-xml is not a QTI name to convert).
+                element.tag = _local(element.tag)
+            else:
+                element.tag = _neutral(element.tag)
             if element.attrib:
                 attributes = {_neutral(k): v for k, v in element.attrib.items()}
                 element.attrib.clear()
@@ -207,24 +237,231 @@ class _Html:
         return f"<{tag}{rendered}>{self.inner(element, replace)}</{tag}>"
 
 
-def _template_kind(processing: Element | None, declaration: Element) -> str | None:
-    """``match_correct``, ``map_response``, or ``None`` when the processing is neither."""
+# What the response processing makes of the item: ("match_correct" | "map_response", None) by
+# template, or ("single", {choice: points}) / ("weighted", {choice: points}) by evaluation.
+_Scoring = tuple[str, dict[str, float] | None]
+
+
+def _typed(text: str, base_type: str) -> Value:
+    if base_type in {"float", "integer"}:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    if base_type == "boolean":
+        return text == "true"
+    return text
+
+
+def _declarations(root: Element, declaration: Element) -> Declarations:
+    correct = _child(declaration, "correctResponse")
+    values = (
+        [(v.text or "").strip() for v in _children(correct, "value")] if correct is not None else []
+    )
+    mapping = _child(declaration, "mapping")
+    mapped: dict[str, float] | None = None
+    default, lower, upper = 0.0, None, None
+    if mapping is not None:
+        mapped = {}
+        for entry in _children(mapping, "mapEntry"):
+            try:
+                mapped[(entry.get("mapKey") or "").strip()] = (
+                    parse_number(entry.get("mappedValue")) or 0.0
+                )
+            except ValueError:
+                continue  # reported where the mapping is read for the item's points
+        try:
+            default = parse_number(mapping.get("defaultValue")) or 0.0
+            lower = parse_number(mapping.get("lowerBound"))
+            upper = parse_number(mapping.get("upperBound"))
+        except ValueError:
+            pass
+    outcomes: dict[str, Value] = {}
+    for outcome in _children(root, "outcomeDeclaration"):
+        base_type = outcome.get("baseType") or ""
+        start: Value = 0.0 if base_type in {"float", "integer"} else None
+        default_value = _child(outcome, "defaultValue")
+        given = _child(default_value, "value") if default_value is not None else None
+        if given is not None:
+            start = _typed((given.text or "").strip(), base_type)
+        outcomes[outcome.get("identifier") or ""] = start
+    return Declarations(
+        response=declaration.get("identifier") or "",
+        correct=values[0] if len(values) == 1 else None,
+        mapping=mapped,
+        default=default,
+        lower=lower,
+        upper=upper,
+        outcomes=outcomes,
+    )
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _scoring(
+    file: str, tree: _Tree, root: Element, declaration: Element, identifiers: list[str]
+) -> _Scoring | Problem:
+    """How the item is scored, from its processing template or by evaluating its processing."""
+    processing = _child(root, "responseProcessing")
     if processing is None:
         if _child(declaration, "mapping") is not None:
-            return "map_response"
-        return "match_correct"
+            return "map_response", None
+        return "match_correct", None
+    where = tree.paths[processing]
     template = processing.get("template") or processing.get("templateLocation") or ""
-    if template:
-        last = template.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
-        return last if last in {"match_correct", "map_response"} else None
-    names = {element.tag for element in processing.iter()}
-    if not names <= _TEMPLATE_PARTS:
-        return None
-    if "mapResponse" in names:
-        return "map_response"
-    if "match" in names and "correct" in names:
-        return "match_correct"
-    return None
+    if template and not len(processing):
+        name = template.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
+        if name in TEMPLATES:
+            return TEMPLATES[name], None
+        return Problem(
+            file,
+            where,
+            "template",
+            f"response processing template {template!r} is not one of the supported templates"
+            f" ({', '.join(TEMPLATES)}) and carries no processing to evaluate",
+        )
+    if not len(processing):
+        return Problem(file, where, "", "the response processing is empty: nothing is scored")
+    try:
+        blank, by_choice = scores(processing, _declarations(root, declaration), identifiers)
+    except Unsupported as error:
+        element = error.element
+        return Problem(
+            file,
+            tree.paths.get(element, where),
+            _local(tree.paths.get(element, element.tag).rsplit("/", 1)[-1]),
+            f"response processing cannot be evaluated: {error.reason}",
+        )
+    if blank != 0:
+        return Problem(
+            file,
+            where,
+            "",
+            f"response processing gives {_points(blank)} points for no answer; a blank answer"
+            " is scored by the exam's rules, not by the item",
+        )
+    earning = [choice for choice, points in by_choice.items() if points != 0]
+    if not earning:
+        return Problem(
+            file, where, "", "response processing never gives points, whatever the answer"
+        )
+    if len(earning) == 1 and by_choice[earning[0]] > 0:
+        return "single", by_choice
+    return "weighted", by_choice
+
+
+# Root elements an item may carry that the engine cannot represent, and why.
+_ROOT_REFUSED: Mapping[str, str] = MappingProxyType(
+    {
+        "templateDeclaration": TEMPLATE_REFUSED,
+        "templateProcessing": TEMPLATE_REFUSED,
+        "assessmentStimulusRef": STIMULUS_REFUSED,
+        "companionMaterialsInfo": (
+            "companion materials (calculator, rule, protractor, reference sheets) are not"
+            " offered to candidates by the engine"
+        ),
+    }
+)
+# Body elements that show values computed by template processing.
+_TEMPLATE_CONTENT = frozenset({"templateBlock", "templateInline", "printedVariable"})
+# Body elements left out of the question text on purpose (see _NOT_TEXT), checked no further.
+_SKIPPED = frozenset(_NOT_TEXT - _TEMPLATE_CONTENT - {"rubricBlock"})
+_TOKENS = frozenset({"mi", "mn", "mo", "ms", "mtext"})
+_STEP_INDEX = re.compile(r"\[[0-9]+\]$")
+
+
+def _refused_constructs(
+    file: str, tree: _Tree, body: Element, interaction: Element
+) -> list[Problem]:
+    """Every construct of the item that would be lost or changed on import, located.
+
+    Refuse, never strip: the item body is walked as the HTML of the stem and options will be
+    read, and whatever `item_bank.sanitize` would remove that a candidate would miss (code,
+    video, frames, unknown elements, images from outside the package, MathML outside MathML
+    Core), and what QTI adds that the engine cannot show (template values, shared passages,
+    rubrics for candidates, embedded documents), is a problem at its element path.
+    """
+    paths = tree.paths
+    problems: list[Problem] = []
+
+    def refuse(element: Element, field: str, message: str, at: str | None = None) -> None:
+        problems.append(Problem(file, at or paths[element], field, f"{REFUSED_CONTENT}: {message}"))
+
+    for child in tree.root:
+        if child.tag in _ROOT_REFUSED:
+            named = _STEP_INDEX.sub("", _local(paths[child].rsplit("/", 1)[-1]))
+            refuse(child, named, f"<{named}>: {_ROOT_REFUSED[child.tag]}")
+
+    def walk(element: Element, in_math: bool) -> None:
+        for child in element:
+            tag = child.tag
+            named = _STEP_INDEX.sub("", _local(paths[child].rsplit("/", 1)[-1]))
+            if child is interaction:
+                for part in child:
+                    if part.tag in {"prompt", "simpleChoice"}:
+                        walk(part, False)
+                    elif part.tag not in _SKIPPED:
+                        refuse(part, named, f"<{named}> inside the interaction is not supported")
+                continue
+            if tag in _SKIPPED or tag.endswith("Interaction"):
+                continue
+            if tag == "rubricBlock":
+                if "candidate" in (child.get("view") or ""):
+                    refuse(
+                        child,
+                        named,
+                        f"<{named}> for candidates is not supported: its text would be missing",
+                    )
+                continue
+            if tag in _TEMPLATE_CONTENT:
+                refuse(child, named, f"<{named}>: {TEMPLATE_REFUSED}")
+                continue
+            if tag == "include":
+                refuse(child, named, f"<{named}> of another document: {STIMULUS_REFUSED}")
+                continue
+            if tag == "object":
+                kind = child.get("type") or ""
+                data = child.get("data") or ""
+                if kind.startswith("image/"):
+                    judged = judge_attribute("img", "src", data, in_math=False)
+                    if judged is not None and judged[2]:
+                        refuse(child, "data", f"{judged[0]} {judged[1]}", f"{paths[child]}/@data")
+                elif kind.startswith(("text/html", "application/xhtml")) or data.endswith(
+                    (".html", ".htm", ".xhtml")
+                ):
+                    refuse(child, named, f"<{named}> passage {data!r}: {STIMULUS_REFUSED}")
+                else:
+                    refuse(
+                        child,
+                        named,
+                        f"<{named}> of type {kind or 'unknown'!r} ({data!r}) is not supported:"
+                        " only images may be embedded; video, audio and applications are not"
+                        " stored, played offline and exported",
+                    )
+                continue
+            math = in_math or tag == "math"
+            verdict = judge_element(tag, in_math=in_math)
+            if verdict is not None and verdict[2]:
+                # Named as the file writes it (qti-gap, m:mfenced), not as read internally.
+                refuse(child, named, f"{verdict[0].replace(f'<{tag}>', f'<{named}>')} {verdict[1]}")
+                if tag in REMOVED_WITH_CONTENT or tag in {"video", "audio"}:
+                    continue
+            for attribute, value in child.attrib.items():
+                judged = judge_attribute(tag, attribute, value, in_math=math)
+                if judged is not None and judged[2]:
+                    at = paths[child] if attribute.startswith("on") else None
+                    refuse(
+                        child,
+                        attribute,
+                        f"{judged[0]} {judged[1]}",
+                        at or f"{paths[child]}/@{attribute}",
+                    )
+            walk(child, math and tag not in _TOKENS)
+
+    walk(body, False)
+    return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +532,10 @@ def _read_item(
             )
         ]
 
+    refused = _refused_constructs(file, tree, body, interaction)
+    if refused:
+        return None, refused
+
     html = _Html(tree)
     prompt = _child(interaction, "prompt")
     prompt_html = html.inner(prompt).strip() if prompt is not None else ""
@@ -319,27 +560,19 @@ def _read_item(
             text_field="simpleChoice",
             points_field="mapEntry",
             location=paths[choice],
+            fixed=choice.get("fixed"),
         )
         for identifier, choice in zip(identifiers, choices, strict=True)
     ]
 
     problems: list[Problem] = []
-    processing = _child(root, "responseProcessing")
-    kind = _template_kind(processing, declaration)
+    scoring_found = _scoring(file, tree, root, declaration, identifiers)
+    if isinstance(scoring_found, Problem):
+        # Without known scoring nothing else about the item can be judged.
+        return None, [scoring_found]
+    kind, evaluated = scoring_found
     key: str | None = None
     no_key = "missing key: the responseDeclaration has no correctResponse value"
-    if kind is None:
-        # Without known scoring nothing else about the item can be judged.
-        assert processing is not None
-        return None, [
-            Problem(
-                file,
-                paths[processing],
-                "template",
-                "response processing is not one of the supported templates"
-                " (match_correct, map_response)",
-            )
-        ]
     if kind == "match_correct":
         scoring = "single"
         correct = _child(declaration, "correctResponse")
@@ -354,11 +587,20 @@ def _read_item(
         else:
             # Validation judges the key (missing, ambiguous) as in every format.
             key = " ".join(labels[v] for v in values) or None
-    else:
+    elif kind == "map_response":
         scoring = "weighted"
         problems = _mapped_points(
             file, tree, declaration, options=options, labels=labels, identifiers=identifiers
         )
+    elif kind == "single":
+        assert evaluated is not None
+        scoring = "single"
+        key = next(labels[c] for c, points in evaluated.items() if points > 0)
+    else:
+        assert evaluated is not None
+        scoring = "weighted"
+        for option, identifier in zip(options, identifiers, strict=True):
+            option.points = evaluated[identifier]
 
     section, topic = _section_and_topic(root, metadata, defaults)
     raw = RawItem(
@@ -377,8 +619,15 @@ def _read_item(
         irt_c=metadata.get("irt_c"),
         status=metadata.get("status"),
         source=_source(root, tree, identifiers, keep_ids),
-        fields={"code": "identifier", "key": "correctResponse", "stem": "itemBody"},
-        locations={"key": paths[declaration], "stem": paths[body]},
+        # QTI's default is not to shuffle (the attribute is required in 2.x, optional in 3.0).
+        shuffle=interaction.get("shuffle") or "false",
+        fields={
+            "code": "identifier",
+            "key": "correctResponse",
+            "stem": "itemBody",
+            "shuffle": "shuffle",
+        },
+        locations={"key": paths[declaration], "stem": paths[body], "shuffle": where},
         media_locations=html.images,
         missing={
             "section": NO_SECTION,
@@ -624,6 +873,8 @@ class _Xhtml(HTMLParser):
 
     def _tag(self, tag: str, attrs: list[tuple[str, str | None]], close: bool) -> None:
         rendered = "".join(f" {name}={quoteattr(value or '')}" for name, value in attrs)
+        if tag == "math":
+            rendered = f' xmlns="{MATHML_NAMESPACE}"{rendered}'  # MathML in its own namespace
         self.parts.append(f"<{tag}{rendered}{'/' if close else ''}>")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -665,10 +916,13 @@ def item_to_qti(item: Item) -> str:
     else:
         response = f"<qti-correct-response><qti-value>{item.key}</qti-value></qti-correct-response>"
         template = "match_correct"
+    fixed = ' fixed="true"'
     choices = "".join(
-        f"<qti-simple-choice identifier={quoteattr(o.label)}>{to_xhtml(o.text)}</qti-simple-choice>"
+        f"<qti-simple-choice identifier={quoteattr(o.label)}{fixed if o.fixed else ''}>"
+        f"{to_xhtml(o.text)}</qti-simple-choice>"
         for o in item.options
     )
+    shuffle = "true" if item.shuffle else "false"
     label = quoteattr(f"{item.section}/{item.topic}")
     # No whitespace inside the body or the choices: it would become part of the item's text.
     return (
@@ -684,7 +938,8 @@ def item_to_qti(item: Item) -> str:
         "<qti-default-value><qti-value>0</qti-value></qti-default-value>"
         "</qti-outcome-declaration>\n"
         f"  <qti-item-body>{to_xhtml(item.stem)}"
-        '<qti-choice-interaction response-identifier="RESPONSE" shuffle="true" max-choices="1">'
+        f'<qti-choice-interaction response-identifier="RESPONSE" shuffle="{shuffle}"'
+        ' max-choices="1">'
         f"{choices}</qti-choice-interaction></qti-item-body>\n"
         f'  <qti-response-processing template="{TEMPLATE_BASE}{template}.xml"/>\n'
         "</qti-assessment-item>\n"

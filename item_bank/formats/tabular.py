@@ -45,10 +45,15 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "media",
 )
+#: Columns of an item's option order, read when present: ``shuffle`` (yes/no; blank is yes)
+#: and ``fixed`` (labels of the options that keep their place, such as ``E`` or ``C,D``).
+ORDER_COLUMNS: tuple[str, ...] = ("shuffle", "fixed")
+#: Every column a bank file may have.
+ALL_COLUMNS: tuple[str, ...] = (*COLUMNS, *ORDER_COLUMNS)
 #: Columns a bank file must have; the others may be left out.
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "section", "topic", "stem", "option_a", "option_b")
 
-_KNOWN = frozenset(COLUMNS)
+_KNOWN = frozenset(ALL_COLUMNS)
 _DELIMITERS = (",", ";", "\t")
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
@@ -85,7 +90,8 @@ class _Header:
                     file,
                     "row 1",
                     "header",
-                    f"unknown column(s) {listed}; the template's columns are: {', '.join(COLUMNS)}",
+                    f"unknown column(s) {listed}; the template's columns are:"
+                    f" {', '.join(ALL_COLUMNS)}",
                 )
             )
         missing = [c for c in REQUIRED_COLUMNS if c not in self.index]
@@ -102,7 +108,7 @@ class _Header:
         ]
         self._plain = [
             (name, self.index[name])
-            for name in COLUMNS
+            for name in ALL_COLUMNS
             if name in self.index and name not in OPTION_COLUMNS and name not in POINTS_COLUMNS
         ]
 

@@ -114,6 +114,7 @@ def test_item_problems_name_the_json_field() -> None:
                     "status",
                     "media",
                     "source",
+                    "shuffle",
                 ]
             ),
         ),

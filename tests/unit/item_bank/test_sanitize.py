@@ -89,7 +89,7 @@ def test_html_character_references_are_kept() -> None:
 
 
 def test_control_characters_are_dropped() -> None:
-    assert sanitize_html("a\x00b\x07c\r\nd") == "abc\nd"
+    assert sanitize_html("a\x00b\x07c\r\nd") == "abc<br>d"
 
 
 CORPUS = [

@@ -205,11 +205,30 @@ def test_decimal_comma() -> None:
 
 
 def test_stem_and_options_are_sanitized() -> None:
-    raw = raw_single(stem='<p onclick="x()">Soal<script>alert(1)</script></p>')
+    raw = raw_single(stem='<p class="soal" style="color:red">Soal<!-- catatan --></p>')
     raw.options[0].text = "a < b"
     item = item_of(raw)
     assert item.stem == "<p>Soal</p>"
     assert item.options[0].text == "a &lt; b"
+
+
+def test_code_in_a_stem_refuses_the_item_instead_of_being_stripped() -> None:
+    raw = raw_single(stem='<p onclick="x()">Soal<script>alert(1)</script></p>')
+    built = build_item(raw, file="bank.csv", rules=Rules())
+    assert isinstance(built, list)
+    messages = [(p.field, p.message) for p in built]
+    assert messages == [
+        (
+            "stem",
+            "refused, not stripped: an event-handler attribute (on...) at p would be"
+            " removed: code never runs in an item",
+        ),
+        (
+            "stem",
+            "refused, not stripped: script element with its content at p/script would be"
+            " removed: code never runs in an item",
+        ),
+    ]
 
 
 def test_empty_option_is_located_at_its_field() -> None:
