@@ -11,14 +11,33 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
-/** The server answered with an error envelope `{"error", "detail"}`. */
+/**
+ * The server answered with an error envelope `{"error", "detail", "retryable"}`.
+ *
+ * `retryable` is the server's word on whether the very same request may succeed if sent again
+ * (an outage, a rate limit, a transient database failure); every refusal says false. An answer
+ * without the envelope (a proxy's error page while the server is down) counts as no answer: a
+ * 5xx of that kind is retryable, anything else is not. `retryAfterMs` is the `Retry-After`
+ * header in milliseconds, or null.
+ */
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     super(body?.detail || `HTTP ${status}`);
     this.status = status;
     this.error = body?.error || "HTTPError";
     this.body = body;
+    this.retryable = typeof body?.retryable === "boolean" ? body.retryable : !body?.error && status >= 500;
+    this.retryAfterMs = retryAfterMs(retryAfter);
   }
+}
+
+/** A `Retry-After` value (seconds, or an HTTP date) in milliseconds from now; null if absent. */
+function retryAfterMs(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
 /** The request never got an answer (offline, server down, timeout). */
@@ -52,7 +71,7 @@ export async function api(method, path, { token, body, timeoutMs = 15000 } = {})
       // A cut in the middle of a successful body is still a lost answer.
       if (response.ok) throw new NetworkError(error.message);
     }
-    if (!response.ok) throw new ApiError(response.status, data);
+    if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
     return data;
   } finally {
     clearTimeout(timer);

@@ -6,6 +6,8 @@
 import { ApiError, NetworkError } from "./common.js";
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
+/** Refusals that end this PC's saving: the attempt is over, or another PC holds it now. */
+const ATTEMPT_ENDED = new Set(["DeadlinePassed", "AttemptNotActive", "DeviceReplaced"]);
 
 export class SaveQueue {
   /**
@@ -15,13 +17,16 @@ export class SaveQueue {
    * @param {(ack, entry) => void} handlers.onAck - an entry was acknowledged
    * @param {(status: string) => void} handlers.onStatus - "saved" | "saving" | "offline" | "paused"
    * @param {(error: ApiError) => void} handlers.onStopped - the attempt ended, or this PC was logged out
+   * @param {(error: ApiError, entry) => void} [handlers.onRefused] - the server will never take
+   *   this entry (invalid, no such item, an adaptive item that is locked); it left the queue
    */
-  constructor(attemptId, { send, onAck, onStatus, onStopped }) {
+  constructor(attemptId, { send, onAck, onStatus, onStopped, onRefused = () => {} }) {
     this.key = `ujian.saves.${attemptId}`;
     this.send = send;
     this.onAck = onAck;
     this.onStatus = onStatus;
     this.onStopped = onStopped;
+    this.onRefused = onRefused;
     const stored = JSON.parse(localStorage.getItem(this.key) || "null") || {};
     this.seq = Number(stored.seq) || 0;
     this.pending = Array.isArray(stored.pending) ? stored.pending : [];
@@ -165,28 +170,40 @@ export class SaveQueue {
     this.persist();
   }
 
-  /** Whether to go on with the next entry right away. */
+  /**
+   * Whether to go on with the next entry right away.
+   *
+   * Only the server's `retryable` flag (or a network failure) sends an entry again as it is; a
+   * refusal is never resent: the attempt paused (hold everything until resumed), ended or moved
+   * to another PC (stop), or this one entry will never be taken (drop it, keep the others
+   * moving). An internal error the server does not call retryable keeps the entry for the next
+   * change or reconnect instead of resending it in a loop.
+   */
   handleFailure(error, entry) {
-    if (error instanceof ApiError) {
+    if (error instanceof ApiError && !error.retryable) {
       if (error.error === "AttemptPaused") {
         this.hold();
         this.onStopped(error);
         return false;
       }
-      if (["DeadlinePassed", "AttemptNotActive", "DeviceReplaced"].includes(error.error) || error.status === 401) {
+      if (error.status === 401 || ATTEMPT_ENDED.has(error.error)) {
         this.onStopped(error);
         return false;
       }
-      if (error.status === 422 || error.status === 404 || error.error === "Conflict") {
-        // The server will never take this one (a malformed entry); keep the others moving.
-        this.remove(entry);
-        return true;
+      if (error.status >= 500) {
+        this.failures += 1;
+        this.update(true);
+        return false;
       }
-    } else if (!(error instanceof NetworkError)) {
-      throw error;
+      this.remove(entry);
+      this.onRefused(error, entry);
+      return true;
     }
-    // Offline, 5xx, 429: try again, more slowly each time.
-    const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
+    if (!(error instanceof ApiError) && !(error instanceof NetworkError)) throw error;
+    // Offline, or the server asked for another try: again, more slowly each time, and never
+    // before the server's Retry-After.
+    const backoff = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
+    const delay = Math.max(backoff, (error instanceof ApiError && error.retryAfterMs) || 0);
     this.failures += 1;
     this.update(true);
     this.retryTimer = setTimeout(() => this.run(), delay);
