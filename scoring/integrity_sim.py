@@ -286,7 +286,7 @@ def integrity_power(
             timing = timing_indices(times, scored.correct)
             tally("speed index (l_t)", timing.speed_flag, planted, sources)
             tally("rapid responses", timing.rapid_flag, planted, sources)
-            fit = person_fit(scored)
+            fit = person_fit(scored, guessing=1.0 / N_OPTIONS)
             tally("person fit (l_z*)", fit.flag, planted, sources)
             any_flag = timing.speed_flag | timing.rapid_flag | fit.flag
             tally("any of them", any_flag, planted, sources)

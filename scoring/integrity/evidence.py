@@ -323,6 +323,7 @@ def analyse_integrity(
     row_length: int | None = None,
     seat_map: Mapping[int, ArrayLike] | None = None,
     params: ItemParams | None = None,
+    guessing: float = 0.0,
     device_moves: ArrayLike | None = None,
     pauses: ArrayLike | None = None,
     network_refusals: ArrayLike | None = None,
@@ -344,8 +345,10 @@ def analyse_integrity(
     sitting, seat, row_length, seat_map
         Seating (:func:`scoring.integrity.similarity.neighbour_pairs`); similarity is
         computed when ``sitting`` and ``seat`` are given.
-    params
-        IRT parameters for person fit (PROX Rasch difficulties when omitted).
+    params, guessing
+        IRT parameters for person fit, or (when omitted) the lower asymptote of its PROX
+        items: ``1/options`` for multiple-choice sections
+        (:func:`scoring.integrity.person_fit.person_fit`).
     device_moves, pauses, network_refusals
         Audit counts per attempt.
 
@@ -369,7 +372,7 @@ def analyse_integrity(
     if sitting is not None and seat is not None:
         pairs = neighbour_pairs(sitting, seat, row_length=row_length, seat_map=seat_map)
         similarity = answer_similarity(matrix, pairs, keys=best)
-    fit = person_fit(scored, params)
+    fit = person_fit(scored, params, guessing=guessing)
     ranking = rank_evidence(
         n_attempts,
         timing=timing,

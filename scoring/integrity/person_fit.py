@@ -24,12 +24,14 @@ is below 1 and the test is conservative; Snijders (2001) corrects it. For the ma
     l_z^* = \\frac{\\sum_j (x_j - P_j) w_j}{\\sqrt{\\sum_j (w_j - c_n r_j)^2 P_j Q_j}},
 
 with ``P'_j = a_j (P_j - c_j) Q_j / (1 - c_j)`` for the 3PL. Both are referred to the standard
-normal; the flag rises below ``-`` :data:`LZ_CRITICAL` (one-sided 1 %).
+normal; the flag rises below ``-`` :data:`LZ_CRITICAL` (one-sided 0.5 %).
 
 Without IRT parameters the items get Rasch difficulties from their p-values by the PROX normal
 approximation (Wright & Stone 1979, ch. 2; Linacre 1994): ``b_j = μ + X (logit_j - mean
 logit)``, ``logit_j = ln((1 - p_j)/p_j)``, ``X = √(1 + V/2.89)`` with ``V`` the variance of
 the attempts' score logits ``ln(r_i/(n_i - r_i))``; abilities are then the Rasch ML estimates.
+Multiple-choice items can be guessed: pass ``guessing`` (``1/options``) to give the PROX items
+that lower asymptote, or the flag rises for low scorers who guessed well.
 All-correct and all-wrong patterns have no finite ML ability and carry no ``l_z`` (NaN).
 
 References
@@ -65,8 +67,11 @@ from scoring.integrity.common import (
 )
 from scoring.irt import AbilityMethod, ItemParams, estimate_abilities, probability
 
-#: ``l_z`` (or ``l_z*``) below minus this is flagged: one-sided 1 % of the standard normal.
-LZ_CRITICAL: Final = 2.326
+#: ``l_z`` (or ``l_z*``) below minus this is flagged: one-sided 0.5 % of the standard normal.
+#: The lower tail of ``l_z*`` on about a hundred items is heavier than the normal one (the
+#: simulations of :mod:`scoring.integrity_sim` flag about 1 % of honest attempts at the
+#: nominal 1 % level's 2.326), so the nominal level is halved.
+LZ_CRITICAL: Final = 2.576
 _P_CLIP: Final = 1e-9
 _PROX_P_CLIP: Final = 0.5
 
@@ -88,24 +93,34 @@ class PersonFit:
     params: ItemParams
 
 
-def prox_difficulties(scored: ScoredResponses) -> ItemParams:
-    """Rasch difficulties from classical p-values by PROX (see the module docstring)."""
+def prox_difficulties(scored: ScoredResponses, guessing: float = 0.0) -> ItemParams:
+    """Rasch difficulties from classical p-values by PROX (see the module docstring).
+
+    With ``guessing = c > 0`` every item gets the lower asymptote ``c`` and the p-values and
+    proportions correct are first corrected for it, ``(p - c)/(1 - c)`` (the classical
+    correction for guessing; Lord 1980, eq. 2-2), so low scorers' lucky guesses on hard items
+    are not read as misfit.
+    """
+    if not 0.0 <= guessing < 1.0:
+        raise IntegrityInputError(f"guessing must lie in [0, 1), not {guessing}")
     presented = scored.presented
     seen = presented.sum(axis=0)
     if np.any(seen == 0):
         raise IntegrityInputError(f"item {int(np.argmax(seen == 0))} was presented to nobody")
     right = (scored.correct * presented).sum(axis=0)
-    p = np.clip(right / seen, _PROX_P_CLIP / seen, 1.0 - _PROX_P_CLIP / seen)
+    p = (right / seen - guessing) / (1.0 - guessing)
+    p = np.clip(p, _PROX_P_CLIP / seen, 1.0 - _PROX_P_CLIP / seen)
     logit = np.log((1.0 - p) / p)
     n = scored.n_presented.astype(np.float64)
-    r = np.clip(scored.number_correct, 0.5, np.maximum(n - 0.5, 0.5))
+    r = (scored.number_correct - guessing * n) / (1.0 - guessing)
+    r = np.clip(r, 0.5, np.maximum(n - 0.5, 0.5))
     with np.errstate(divide="ignore", invalid="ignore"):
         person_logit = np.log(r / np.maximum(n - r, 1e-9))
     usable = n > 1
     spread = float(np.var(person_logit[usable])) if np.any(usable) else 0.0
     expansion = math.sqrt(1.0 + spread / 2.89)
     b = expansion * (logit - logit.mean())
-    return ItemParams(np.ones(b.size), b)
+    return ItemParams(np.ones(b.size), b, np.full(b.size, guessing))
 
 
 def person_fit(
@@ -115,6 +130,7 @@ def person_fit(
     theta: ArrayLike | None = None,
     corrected: bool = True,
     critical: float = LZ_CRITICAL,
+    guessing: float = 0.0,
 ) -> PersonFit:
     """``l_z`` or ``l_z*`` of every attempt (formulas in the module docstring).
 
@@ -131,12 +147,15 @@ def person_fit(
         Snijders' ``l_z*`` (default) or the plain ``l_z``.
     critical
         Flag below ``-critical``.
+    guessing
+        Lower asymptote of the PROX items when ``params`` is omitted (``1/options`` for
+        multiple-choice items answered by blind guessing; 0 for weighted items).
 
     Returns
     -------
     PersonFit
     """
-    items = prox_difficulties(scored) if params is None else params
+    items = prox_difficulties(scored, guessing) if params is None else params
     if len(items) != scored.correct.shape[1]:
         raise IntegrityInputError(
             f"{len(items)} item parameters for {scored.correct.shape[1]} items"
