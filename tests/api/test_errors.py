@@ -62,7 +62,8 @@ def _subclasses(cls: type[AppError]) -> Iterator[type[AppError]]:
 def every_app_error() -> list[type[AppError]]:
     """Every AppError subclass the app defines (every module imported first)."""
     for module in pkgutil.walk_packages(app_package.__path__, "app."):
-        importlib.import_module(module.name)
+        if not module.name.endswith(".__main__"):  # importing it would run the CLI
+            importlib.import_module(module.name)
     return sorted({AppError, *_subclasses(AppError)}, key=lambda c: (c.__module__, c.__name__))
 
 
