@@ -1,25 +1,139 @@
 """Proctor controls: open and close a sitting, pause and resume (one attempt or all), extend
 time, void, move a candidate to another PC, and the live seat list. Each is audited with a
-reason on the sitting's chain."""
+reason on the sitting's chain.
+
+Every change of an attempt is a transition of :class:`exam_day.AttemptState`: this module locks
+the row, asks the model, stores what it returns and records it. A transition the model refuses
+is raised as the app error of that refusal (a 409 in the error envelope) and nothing is written.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, Conflict, NotFound
-from app.models.attempt import Attempt, Response
+from app.models.attempt import Attempt
 from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as attempt_repo
 from app.repositories import exams as exam_repo
+from app.repositories import sittings as sitting_repo
 from app.services import audit
-from app.services.attempts import IN_PROGRESS, VOIDED
-from app.services.autosave import remaining_seconds
+from app.services.attempts import store
+from app.services.exams import local_time
+from app.services.refusals import as_app_error
+from exam_day import (
+    AlreadyVoided,
+    AttemptState,
+    AttemptStatus,
+    ExamDayError,
+    FrozenForm,
+    NotPaused,
+    PausedBy,
+    SittingStatus,
+    TimeOver,
+)
 
 MAX_EXTENSION_MINUTES = 240
+#: What a seat shows for a candidate who never logged in (not a stored attempt status).
+ABSENT = "absent"
+#: What a seat shows for a running attempt whose clock stands still.
+PAUSED = "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptControlled:
+    """An attempt after a proctor's action, as the console shows it."""
+
+    attempt_id: int
+    status: AttemptStatus
+    paused: bool
+    remaining_seconds: int | None
+    deadline_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SittingControlled:
+    """A sitting after a proctor's action: its status and how many clocks the action moved."""
+
+    sitting_id: int
+    status: SittingStatus
+    attempts_affected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SittingHeader:
+    """The sitting a seat list belongs to."""
+
+    id: int
+    name: str
+    status: SittingStatus
+    site: str
+    room: str
+    starts_at: datetime
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """One candidate of a sitting as the proctor's console shows them."""
+
+    seat: int
+    nomor_peserta: str
+    name: str
+    attempt_id: int | None
+    status: str  # an attempt status, or "paused" / "absent"
+    answered: int
+    items: int
+    remaining_seconds: int | None
+    extra_minutes: int
+    credit_minutes: int
+    last_seen_at: datetime | None
+    devices: int
+    paused_by: PausedBy | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeatList:
+    """Every seat of a sitting, with how many are in each status and the server's time."""
+
+    sitting: SittingHeader
+    counts: dict[str, int]
+    seats: tuple[Seat, ...]
+    server_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedSitting:
+    """A sitting a proctor is assigned to, with its start in the site's time."""
+
+    id: int
+    name: str
+    site: str
+    room: str
+    status: SittingStatus
+    starts_at: datetime
+    starts_local: str
+
+
+def assigned_sittings(session: Session, user_id: int) -> list[AssignedSitting]:
+    """The sittings a proctor is assigned to, by start."""
+    return [
+        AssignedSitting(
+            id=s.id,
+            name=s.name,
+            site=s.site,
+            room=s.room,
+            status=SittingStatus(s.status),
+            starts_at=s.starts_at,
+            starts_local=local_time(s.starts_at, s.timezone),
+        )
+        for s in exam_repo.proctor_sittings(session, user_id)
+    ]
 
 
 def _reason(reason: str) -> str:
@@ -28,14 +142,6 @@ def _reason(reason: str) -> str:
         msg = "reason: say why (it is recorded in the audit log)"
         raise AppError(msg)
     return text[:500]
-
-
-def _sitting(session: Session, sitting_id: int) -> Sitting:
-    sitting = exam_repo.sitting_for_update(session, sitting_id)
-    if sitting is None:
-        msg = f"no sitting {sitting_id}"
-        raise NotFound(msg)
-    return sitting
 
 
 def _record(
@@ -59,136 +165,176 @@ def _record(
     )
 
 
-def open_sitting(
-    session: Session, sitting_id: int, *, now: datetime, actor: str, reason: str = "opened"
-) -> Sitting:
-    """Admit logins (from ``scheduled``); opening an open sitting changes nothing."""
-    sitting = _sitting(session, sitting_id)
-    if sitting.status in ("open", "paused"):
-        return sitting
-    if sitting.status == "closed":
-        msg = "the sitting is closed and cannot be reopened"
-        raise Conflict(msg)
-    sitting.status = "open"
+# -- the sitting ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _SittingRule:
+    """Where a sitting action leads, which statuses it starts from, in which it is a repeat that
+    changes nothing, and what it says when refused (``{status}``: the sitting's status)."""
+
+    target: SittingStatus
+    starts_from: frozenset[SittingStatus]
+    repeats_in: frozenset[SittingStatus]
+    refusal: str
+
+
+_SITTING_RULES = {
+    "open": _SittingRule(
+        SittingStatus.OPEN,
+        frozenset({SittingStatus.SCHEDULED}),
+        frozenset({SittingStatus.OPEN, SittingStatus.PAUSED}),
+        "the sitting is {status} and cannot be reopened",
+    ),
+    "close": _SittingRule(
+        SittingStatus.CLOSED,
+        frozenset({SittingStatus.SCHEDULED, SittingStatus.OPEN}),
+        frozenset({SittingStatus.CLOSED}),
+        "resume the sitting before closing it",
+    ),
+    # A pause or resume is never a repeat: a second pause would restart the pause's clock and a
+    # second resume would move the deadlines twice.
+    "pause": _SittingRule(
+        SittingStatus.PAUSED,
+        frozenset({SittingStatus.OPEN}),
+        frozenset(),
+        "only an open sitting can be paused (it is {status})",
+    ),
+    "resume": _SittingRule(
+        SittingStatus.OPEN,
+        frozenset({SittingStatus.PAUSED}),
+        frozenset(),
+        "the sitting is not paused (it is {status})",
+    ),
+}
+
+
+def _locked_sitting(session: Session, sitting_id: int) -> Sitting:
+    sitting = exam_repo.sitting_for_update(session, sitting_id)
+    if sitting is None:
+        msg = f"no sitting {sitting_id}"
+        raise NotFound(msg)
+    return sitting
+
+
+def _sitting_action(
+    session: Session,
+    sitting_id: int,
+    action: str,
+    *,
+    now: datetime,
+    actor: str,
+    payload: dict[str, Any],
+    attempts: Callable[[Sitting], int] | None = None,
+) -> SittingControlled:
+    rule = _SITTING_RULES[action]
+    sitting = _locked_sitting(session, sitting_id)
+    status = SittingStatus(sitting.status)
+    if status in rule.repeats_in:
+        return SittingControlled(sitting.id, status)
+    if status not in rule.starts_from:
+        raise Conflict(rule.refusal.format(status=status))
+    affected = attempts(sitting) if attempts is not None else 0
+    sitting.status = rule.target
+    if attempts is not None:
+        payload = {**payload, "attempts": affected}
     _record(
         session,
         sitting_id,
         now=now,
         actor=actor,
-        action="sitting.open",
+        action=f"sitting.{action}",
         subject=f"sitting:{sitting_id}",
-        payload={"reason": reason},
+        payload=payload,
     )
-    return sitting
+    return SittingControlled(sitting.id, SittingStatus(sitting.status), affected)
+
+
+def open_sitting(
+    session: Session, sitting_id: int, *, now: datetime, actor: str, reason: str = "opened"
+) -> SittingControlled:
+    """Admit logins (from ``scheduled``); opening an open sitting changes nothing."""
+    return _sitting_action(
+        session, sitting_id, "open", now=now, actor=actor, payload={"reason": reason}
+    )
 
 
 def close_sitting(
     session: Session, sitting_id: int, *, now: datetime, actor: str, reason: str
-) -> Sitting:
+) -> SittingControlled:
     """Stop admitting logins. Running attempts keep running to their deadlines."""
     reason = _reason(reason)
-    sitting = _sitting(session, sitting_id)
-    if sitting.status == "closed":
-        return sitting
-    if sitting.status == "paused":
-        msg = "resume the sitting before closing it"
-        raise Conflict(msg)
-    sitting.status = "closed"
-    _record(
-        session,
-        sitting_id,
-        now=now,
-        actor=actor,
-        action="sitting.close",
-        subject=f"sitting:{sitting_id}",
-        payload={"reason": reason},
-    )
-    return sitting
-
-
-def _running(session: Session, sitting_id: int) -> list[Attempt]:
-    return list(
-        session.scalars(
-            select(Attempt)
-            .where(Attempt.sitting_id == sitting_id, Attempt.status == IN_PROGRESS)
-            .order_by(Attempt.id)
-            .with_for_update()
-        )
+    return _sitting_action(
+        session, sitting_id, "close", now=now, actor=actor, payload={"reason": reason}
     )
 
 
 def pause_sitting(
     session: Session, sitting_id: int, *, now: datetime, actor: str, reason: str
-) -> int:
-    """Stop every clock of the sitting (an outage); how many attempts were paused.
+) -> SittingControlled:
+    """Stop every clock of the sitting (an outage).
 
     Attempts whose time had already run out are left to finish: a pause cannot give back time
-    that was over before it began.
+    that was over before it began. Attempts a proctor had paused stay paused by the proctor.
     """
     reason = _reason(reason)
-    sitting = _sitting(session, sitting_id)
-    if sitting.status != "open":
-        msg = f"only an open sitting can be paused (it is {sitting.status})"
-        raise Conflict(msg)
-    sitting.status = "paused"
-    sitting.paused_at = now
-    paused = 0
-    for attempt in _running(session, sitting_id):
-        if (
-            attempt.paused_at is None
-            and attempt.deadline_at is not None
-            and attempt.deadline_at > now
-        ):
-            attempt.paused_at = now
-            attempt.paused_by = "sitting"
-            paused += 1
-    _record(
+
+    def pause_all(sitting: Sitting) -> int:
+        sitting.paused_at = now
+        paused = 0
+        for attempt in sitting_repo.running_attempts_for_update(session, sitting.id):
+            before = AttemptState.of(attempt)
+            try:
+                after = before.pause(now, by=PausedBy.SITTING)
+            except TimeOver:
+                continue
+            if after != before:
+                store(attempt, before, after)
+                paused += 1
+        return paused
+
+    return _sitting_action(
         session,
         sitting_id,
+        "pause",
         now=now,
         actor=actor,
-        action="sitting.pause",
-        subject=f"sitting:{sitting_id}",
-        payload={"reason": reason, "attempts": paused},
+        payload={"reason": reason},
+        attempts=pause_all,
     )
-    return paused
 
 
 def resume_sitting(
     session: Session, sitting_id: int, *, now: datetime, actor: str, reason: str
-) -> int:
+) -> SittingControlled:
     """Restart the clocks the sitting pause stopped; each deadline moves by exactly the pause."""
     reason = _reason(reason)
-    sitting = _sitting(session, sitting_id)
-    if sitting.status != "paused":
-        msg = f"the sitting is not paused (it is {sitting.status})"
-        raise Conflict(msg)
-    sitting.status = "open"
-    sitting.paused_at = None
-    resumed = 0
-    for attempt in _running(session, sitting_id):
-        if (
-            attempt.paused_by == "sitting"
-            and attempt.paused_at is not None
-            and attempt.deadline_at is not None
-        ):
-            attempt.deadline_at = attempt.deadline_at + (now - attempt.paused_at)
-            attempt.paused_at = None
-            attempt.paused_by = None
-            resumed += 1
-    _record(
+
+    def resume_all(sitting: Sitting) -> int:
+        sitting.paused_at = None
+        resumed = 0
+        for attempt in sitting_repo.running_attempts_for_update(session, sitting.id):
+            before = AttemptState.of(attempt)
+            try:
+                after = before.resume(now, by=PausedBy.SITTING)
+            except NotPaused:
+                continue
+            if after != before:
+                store(attempt, before, after)
+                resumed += 1
+        return resumed
+
+    return _sitting_action(
         session,
         sitting_id,
+        "resume",
         now=now,
         actor=actor,
-        action="sitting.resume",
-        subject=f"sitting:{sitting_id}",
-        payload={"reason": reason, "attempts": resumed},
+        payload={"reason": reason},
+        attempts=resume_all,
     )
-    return resumed
 
 
-def _attempt(session: Session, attempt_id: int) -> Attempt:
+# -- one attempt ---------------------------------------------------------------------------------
+def _locked_attempt(session: Session, attempt_id: int) -> Attempt:
     attempt = attempt_repo.attempt_for_update(session, attempt_id)
     if attempt is None:
         msg = f"no attempt {attempt_id}"
@@ -196,56 +342,63 @@ def _attempt(session: Session, attempt_id: int) -> Attempt:
     return attempt
 
 
+def controlled(attempt: Attempt, now: datetime) -> AttemptControlled:
+    """What the console shows of an attempt after an action."""
+    state = AttemptState.of(attempt)
+    return AttemptControlled(
+        attempt_id=attempt.id,
+        status=state.status,
+        paused=state.paused,
+        remaining_seconds=state.remaining(now),
+        deadline_at=state.deadline_at,
+    )
+
+
+def _transition(
+    attempt: Attempt, change: Callable[[AttemptState], AttemptState]
+) -> tuple[AttemptState, AttemptState]:
+    """Apply one model transition to the locked row; a refusal becomes its app error."""
+    before = AttemptState.of(attempt)
+    try:
+        after = change(before)
+    except ExamDayError as refusal:
+        raise as_app_error(refusal) from refusal
+    store(attempt, before, after)
+    return before, after
+
+
 def pause_attempt(
     session: Session, attempt_id: int, *, now: datetime, actor: str, reason: str
-) -> Attempt:
-    """Stop one candidate's clock (a dead PC)."""
+) -> AttemptControlled:
+    """Stop one candidate's clock (a dead PC); pausing a paused attempt changes nothing."""
     reason = _reason(reason)
-    attempt = _attempt(session, attempt_id)
-    if attempt.status != IN_PROGRESS:
-        msg = f"the attempt is {attempt.status}; only a running attempt can be paused"
-        raise Conflict(msg)
-    if attempt.paused_at is not None:
-        return attempt
-    assert attempt.deadline_at is not None
-    if attempt.deadline_at <= now:
-        msg = "the attempt's time is already over"
-        raise Conflict(msg)
-    attempt.paused_at = now
-    attempt.paused_by = "proctor"
-    _record(
-        session,
-        attempt.sitting_id,
-        now=now,
-        actor=actor,
-        action="attempt.pause",
-        subject=f"attempt:{attempt_id}",
-        payload={
-            "reason": reason,
-            "remaining_seconds": remaining_seconds(attempt.deadline_at, now, now),
-        },
-    )
-    return attempt
+    attempt = _locked_attempt(session, attempt_id)
+    before, after = _transition(attempt, lambda s: s.pause(now, by=PausedBy.PROCTOR))
+    if after != before:
+        _record(
+            session,
+            attempt.sitting_id,
+            now=now,
+            actor=actor,
+            action="attempt.pause",
+            subject=f"attempt:{attempt_id}",
+            payload={"reason": reason, "remaining_seconds": after.remaining(now)},
+        )
+    return controlled(attempt, now)
 
 
 def resume_attempt(
     session: Session, attempt_id: int, *, now: datetime, actor: str, reason: str
-) -> Attempt:
+) -> AttemptControlled:
     """Restart one candidate's clock; the deadline moves by exactly the pause."""
     reason = _reason(reason)
-    attempt = _attempt(session, attempt_id)
-    if attempt.paused_at is None or attempt.status != IN_PROGRESS:
-        msg = "the attempt is not paused"
-        raise Conflict(msg)
-    sitting = session.get(Sitting, attempt.sitting_id)
-    if sitting is not None and sitting.status == "paused":
-        msg = "the whole sitting is paused; resume the sitting"
-        raise Conflict(msg)
-    assert attempt.deadline_at is not None
-    paused_for = now - attempt.paused_at
-    attempt.deadline_at = attempt.deadline_at + paused_for
-    attempt.paused_at = None
-    attempt.paused_by = None
+    attempt = _locked_attempt(session, attempt_id)
+    sitting = sitting_repo.sitting(session, attempt.sitting_id)
+    sitting_paused = sitting is not None and sitting.status == SittingStatus.PAUSED
+    before, _after = _transition(
+        attempt, lambda s: s.resume(now, by=PausedBy.PROCTOR, sitting_paused=sitting_paused)
+    )
+    assert before.paused_at is not None  # the model resumes only a paused attempt
     _record(
         session,
         attempt.sitting_id,
@@ -253,26 +406,26 @@ def resume_attempt(
         actor=actor,
         action="attempt.resume",
         subject=f"attempt:{attempt_id}",
-        payload={"reason": reason, "paused_seconds": int(paused_for.total_seconds())},
+        payload={
+            "reason": reason,
+            "paused_seconds": int((now - before.paused_at).total_seconds()),
+        },
     )
-    return attempt
+    return controlled(attempt, now)
 
 
 def extend_attempt(
     session: Session, attempt_id: int, *, minutes: int, now: datetime, actor: str, reason: str
-) -> Attempt:
-    """Give one candidate extra minutes (a time credit for an incident)."""
+) -> AttemptControlled:
+    """Give one candidate extra minutes (a time credit for an incident) while their time runs;
+    an attempt whose time is over is not revived, even before the sweeper finishes it."""
     reason = _reason(reason)
     if not 1 <= minutes <= MAX_EXTENSION_MINUTES:
         msg = f"minutes: 1 to {MAX_EXTENSION_MINUTES}"
         raise AppError(msg)
-    attempt = _attempt(session, attempt_id)
-    if attempt.status != IN_PROGRESS:
-        msg = f"the attempt is {attempt.status}; time can be added only to a running attempt"
-        raise Conflict(msg)
-    assert attempt.deadline_at is not None
-    attempt.deadline_at = attempt.deadline_at + timedelta(minutes=minutes)
-    attempt.credit_seconds = attempt.credit_seconds + minutes * 60
+    attempt = _locked_attempt(session, attempt_id)
+    _before, after = _transition(attempt, lambda s: s.extend(minutes * 60, now))
+    assert after.deadline_at is not None  # an extended attempt is running
     _record(
         session,
         attempt.sitting_id,
@@ -283,25 +436,25 @@ def extend_attempt(
         payload={
             "reason": reason,
             "minutes": minutes,
-            "deadline_at": attempt.deadline_at.isoformat(),
+            "deadline_at": after.deadline_at.isoformat(),
         },
     )
-    return attempt
+    return controlled(attempt, now)
 
 
 def void_attempt(
     session: Session, attempt_id: int, *, now: datetime, actor: str, reason: str
-) -> Attempt:
-    """Void an attempt (cheating, impostor): it is never scored or ranked."""
+) -> AttemptControlled:
+    """Void an attempt (cheating, impostor): it is never scored or ranked. Voiding a voided
+    attempt changes nothing."""
     reason = _reason(reason)
-    attempt = _attempt(session, attempt_id)
-    if attempt.status == VOIDED:
-        return attempt
-    previous = attempt.status
-    attempt.status = VOIDED
-    attempt.finished_at = attempt.finished_at or now
-    attempt.finish_reason = "voided"
-    attempt.paused_at = None
+    attempt = _locked_attempt(session, attempt_id)
+    before = AttemptState.of(attempt)
+    try:
+        after = before.void(now)
+    except AlreadyVoided:
+        return controlled(attempt, now)
+    store(attempt, before, after)
     # A result already computed stays on file for the record; rankings skip voided attempts.
     _record(
         session,
@@ -310,18 +463,18 @@ def void_attempt(
         actor=actor,
         action="attempt.void",
         subject=f"attempt:{attempt_id}",
-        payload={"reason": reason, "previous_status": previous},
+        payload={"reason": reason, "previous_status": str(before.status)},
     )
-    return attempt
+    return controlled(attempt, now)
 
 
 def move_attempt(
     session: Session, attempt_id: int, *, now: datetime, actor: str, reason: str
-) -> Attempt:
+) -> AttemptControlled:
     """End the current PC's session so the candidate can log in on another one with the PIN."""
     reason = _reason(reason)
-    attempt = _attempt(session, attempt_id)
-    generation = attempt_repo.bump_generation(session, attempt_id)
+    attempt = _locked_attempt(session, attempt_id)
+    _before, after = _transition(attempt, lambda s: s.move())
     _record(
         session,
         attempt.sitting_id,
@@ -329,69 +482,79 @@ def move_attempt(
         actor=actor,
         action="attempt.move",
         subject=f"attempt:{attempt_id}",
-        payload={"reason": reason, "generation": generation},
+        payload={"reason": reason, "generation": after.device_generation},
     )
-    session.refresh(attempt)
-    return attempt
+    return controlled(attempt, now)
 
 
-def seats(session: Session, sitting_id: int, *, now: datetime) -> dict[str, Any]:
+# -- the seat list -------------------------------------------------------------------------------
+def _seat(
+    registration: Registration, attempt: Attempt | None, answered: int, now: datetime
+) -> Seat:
+    if attempt is None:
+        return Seat(
+            seat=registration.slot + 1,
+            nomor_peserta=registration.nomor_peserta,
+            name=registration.name,
+            attempt_id=None,
+            status=ABSENT,
+            answered=0,
+            items=0,
+            remaining_seconds=None,
+            extra_minutes=registration.extra_minutes,
+            credit_minutes=0,
+            last_seen_at=None,
+            devices=0,
+            paused_by=None,
+        )
+    state = AttemptState.of(attempt)
+    return Seat(
+        seat=registration.slot + 1,
+        nomor_peserta=registration.nomor_peserta,
+        name=registration.name,
+        attempt_id=attempt.id,
+        status=PAUSED if state.running and state.paused else str(state.status),
+        answered=answered,
+        items=0 if attempt.form is None else len(FrozenForm.decode(attempt.form)),
+        remaining_seconds=state.remaining(now),
+        extra_minutes=registration.extra_minutes,
+        credit_minutes=state.credit_seconds // 60,
+        last_seen_at=attempt.last_seen_at,
+        devices=state.device_generation,
+        paused_by=state.paused_by,
+    )
+
+
+def seats(session: Session, sitting_id: int, *, now: datetime) -> SeatList:
     """Every candidate of a sitting: status, answered count, remaining time, last seen."""
-    sitting = session.get(Sitting, sitting_id)
+    sitting = sitting_repo.sitting(session, sitting_id)
     if sitting is None:
         msg = f"no sitting {sitting_id}"
         raise NotFound(msg)
-    answered = dict(
-        session.execute(
-            select(Response.attempt_id, func.count())
-            .join(Attempt, Attempt.id == Response.attempt_id)
-            .where(Attempt.sitting_id == sitting_id, Response.option.is_not(None))
-            .group_by(Response.attempt_id)
-        ).all()
-    )
-    rows = session.execute(
-        select(Registration, Attempt)
-        .outerjoin(Attempt, Attempt.registration_id == Registration.id)
-        .where(Registration.sitting_id == sitting_id)
-        .order_by(Registration.slot)
-    ).all()
-    seats_out = []
-    counts: dict[str, int] = {}
-    for registration, attempt in rows:
-        status = "absent" if attempt is None else attempt.status
-        if attempt is not None and attempt.status == IN_PROGRESS and attempt.paused_at is not None:
-            status = "paused"
-        counts[status] = counts.get(status, 0) + 1
-        seats_out.append(
-            {
-                "seat": registration.slot + 1,
-                "nomor_peserta": registration.nomor_peserta,
-                "name": registration.name,
-                "attempt_id": attempt.id if attempt else None,
-                "status": status,
-                "answered": int(answered.get(attempt.id, 0)) if attempt else 0,
-                "items": len(attempt.form or []) if attempt else 0,
-                "remaining_seconds": remaining_seconds(attempt.deadline_at, attempt.paused_at, now)
-                if attempt is not None and attempt.status == IN_PROGRESS and attempt.deadline_at
-                else None,
-                "extra_minutes": registration.extra_minutes,
-                "credit_minutes": (attempt.credit_seconds // 60) if attempt else 0,
-                "last_seen_at": attempt.last_seen_at if attempt else None,
-                "devices": attempt.device_generation if attempt else 0,
-                "paused_by": attempt.paused_by if attempt else None,
-            }
+    answered = sitting_repo.answered_counts(session, sitting_id)
+    seat_list = tuple(
+        _seat(
+            registration,
+            attempt,
+            answered.get(attempt.id, 0) if attempt is not None else 0,
+            now,
         )
-    return {
-        "sitting": {
-            "id": sitting.id,
-            "name": sitting.name,
-            "status": sitting.status,
-            "site": sitting.site,
-            "room": sitting.room,
-            "starts_at": sitting.starts_at,
-            "timezone": sitting.timezone,
-        },
-        "counts": counts,
-        "seats": seats_out,
-        "server_time": now,
-    }
+        for registration, attempt in sitting_repo.seats(session, sitting_id)
+    )
+    counts: dict[str, int] = {}
+    for seat in seat_list:
+        counts[seat.status] = counts.get(seat.status, 0) + 1
+    return SeatList(
+        sitting=SittingHeader(
+            id=sitting.id,
+            name=sitting.name,
+            status=SittingStatus(sitting.status),
+            site=sitting.site,
+            room=sitting.room,
+            starts_at=sitting.starts_at,
+            timezone=sitting.timezone,
+        ),
+        counts=counts,
+        seats=seat_list,
+        server_time=now,
+    )
