@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models.attempt import Attempt, Response
+from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.sitting import Registration, Sitting
 from app.repositories.common import dialect_insert
 
@@ -117,3 +117,19 @@ def due_attempts_readonly(session: Session, cutoff: datetime, limit: int) -> lis
         .limit(limit)
     )
     return list(session.scalars(statement))
+
+
+def attempt(session: Session, attempt_id: int) -> Attempt | None:
+    """An attempt by id (no lock)."""
+    return session.get(Attempt, attempt_id)
+
+
+def response_events(session: Session, attempt_id: int) -> list[ResponseEvent]:
+    """Every stored save of an attempt, by position and then sequence (the answer history)."""
+    return list(
+        session.scalars(
+            select(ResponseEvent)
+            .where(ResponseEvent.attempt_id == attempt_id)
+            .order_by(ResponseEvent.position, ResponseEvent.seq)
+        )
+    )
