@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from item_bank.formats import ParsedItem, open_bank_file
-from item_bank.formats.tabular import COLUMNS, POINTS_COLUMNS
+from item_bank.formats.tabular import ALL_COLUMNS, COLUMNS, POINTS_COLUMNS
 from item_bank.synthetic import item_row
 
 HERE = Path(__file__).parent
@@ -33,6 +33,16 @@ HELP = [
     ("irt_a, irt_b, irt_c", "Parameter IRT (boleh kosong)", "IRT parameters (optional)"),
     ("status", "draft, active (bawaan) atau retired", "draft, active (default) or retired"),
     ("media", "Nama berkas gambar dalam paket ZIP", "Image files in the ZIP package"),
+    (
+        "shuffle",
+        "tidak/no: urutan opsi tidak diacak (benar/salah, bilangan berurutan); kosong: diacak",
+        "no: options keep their order on every form; blank: shuffled",
+    ),
+    (
+        "fixed",
+        'Opsi yang tetap di tempatnya saat opsi lain diacak, mis. E ("Tidak ada di atas")',
+        "Options that keep their place while the others shuffle, e.g. E",
+    ),
 ]
 
 
@@ -47,17 +57,20 @@ def main() -> None:
     items = book.active
     assert items is not None
     items.title = "items"
-    items.append(list(COLUMNS))
+    items.append(list(ALL_COLUMNS))
     for cell in items[1]:
         cell.font = Font(bold=True)
     for record in records:
         assert isinstance(record, ParsedItem)
-        cells = item_row(record.item)
+        item = record.item
+        cells = item_row(item)
+        fixed = " ".join(o.label for o in item.options if o.fixed)
         items.append(
             [
                 float(value) if column in NUMERIC and value else value or None
                 for column, value in zip(COLUMNS, cells, strict=True)
             ]
+            + [None if item.shuffle else "tidak", fixed or None]
         )
     items.freeze_panes = "B2"
     guide = book.create_sheet("petunjuk")

@@ -12,7 +12,8 @@ Formats read (chosen by content first, then by extension):
 ============  ==============================================================================
 
 Formats written: native JSON (`write_json`, `write_json_package`) and QTI 3.0 packages
-(`write_qti_package`); each reads back to the same content hashes.
+(`write_qti_package`); each reads back to the same content hashes. `write_export` picks the
+container a format and its images need and refuses a file name that says otherwise.
 
 Nothing here touches the file system or the network: readers take the bytes handed to them, and
 images outside a package come through the caller's ``media_resolver``.
@@ -36,6 +37,7 @@ from item_bank.formats.base import (
     guarded,
     read_bounded,
 )
+from item_bank.formats.export import ExportRefused, ExportSummary, export_container, write_export
 from item_bank.formats.media import MediaStore
 from item_bank.formats.native_json import read_json, write_json, write_json_package
 from item_bank.formats.qti import (
@@ -53,12 +55,16 @@ __all__ = [
     "COLUMNS",
     "DEFAULT_LIMITS",
     "BankFile",
+    "ExportRefused",
+    "ExportSummary",
     "Limits",
     "MediaFile",
     "MediaResolverBytes",
     "ParsedItem",
     "check_upload",
+    "export_container",
     "open_bank_file",
+    "write_export",
     "write_json",
     "write_json_package",
     "write_qti_package",

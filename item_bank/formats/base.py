@@ -275,9 +275,10 @@ class MediaLayout:
                 self.claim(folder, item)
                 deferred.append((folder, item))
 
-    def write_media(self, archive: zipfile.ZipFile, media: Mapping[str, bytes]) -> None:
-        """Store every placed image in ``archive``."""
+    def write_media(self, archive: zipfile.ZipFile, media: Mapping[str, bytes]) -> int:
+        """Store every placed image in ``archive``; returns how many files that made."""
         for path, sha256 in self.paths.items():
             if sha256 not in media:
                 raise KeyError(f"no bytes given for image {path} (sha256 {sha256})")
             archive.writestr(path, media[sha256])
+        return len(self.paths)

@@ -364,7 +364,7 @@ def write_json(items: Iterable[Item], out: IO[bytes]) -> None:
     out.write(b"\n]}\n")
 
 
-def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> None:
+def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> int:
     """Write a native package: a ZIP with ``bank.json`` and the items' images beside it.
 
     Parameters
@@ -375,6 +375,11 @@ def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: I
         Image bytes by SHA-256 (hex), for every image the items use.
     out
         A binary stream for the ZIP (seekable or not).
+
+    Returns
+    -------
+    int
+        How many image files the package holds.
 
     Raises
     ------
@@ -400,4 +405,4 @@ def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: I
         for folder, grouped in folders.items():
             with archive.open(folder + PACKAGE_BANK, "w") as bank:
                 write_json(grouped, bank)
-        layout.write_media(archive, media)
+        return layout.write_media(archive, media)

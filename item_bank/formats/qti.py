@@ -803,6 +803,16 @@ def _href(resource: Element) -> str | None:
     return first.get("href") if first is not None else None
 
 
+def is_item_resource(kind: str) -> bool:
+    """Whether a manifest resource of type ``kind`` is an item: QTI 2.x/3.0 or APIP.
+
+    APIP items (``imsqti_apipitem_xmlv2p1``, ``imsapip_qtiitem_xmlv2p2`` ...) are QTI 2.1/2.2
+    items with accessibility information added; their QTI content is read like any item.
+    """
+    lowered = kind.lower()
+    return lowered.startswith("imsqti_item") or ("apip" in lowered and "item" in lowered)
+
+
 def read_qti_package(
     archive: SafeZip,
     *,
@@ -816,16 +826,19 @@ def read_qti_package(
 
     ``resolver_for(folder)`` gives the media resolver for item documents in ``folder`` (image
     paths in an item are relative to the item document). Resources other than items (tests,
-    images, style sheets) are skipped; QTI 1.x resources are refused.
+    images, style sheets, passages) are skipped; QTI 1.x resources are refused. APIP items are
+    read as the QTI items they are.
     """
     names = set(archive.names)
     items = 0
+    others: Counter[str] = Counter()
     for where, resource in _resources(archive):
         kind = resource.get("type") or ""
         if kind.startswith("imsqti_xmlv1"):
             yield Problem(file, where, "type", "QTI 1.x is not supported: export as QTI 2.1 or 3.0")
             continue
-        if not kind.startswith("imsqti_item"):
+        if not is_item_resource(kind):
+            others[kind or "(no type)"] += 1
             continue
         items += 1
         href = _href(resource)
@@ -852,11 +865,14 @@ def read_qti_package(
             metadata=_keywords(resource),
         )
     if not items:
+        listed = ", ".join(f"{kind} ({count})" for kind, count in others.most_common(8))
         yield Problem(
             file,
             MANIFEST,
             "",
-            "the manifest lists no QTI items (resources of type imsqti_item_xmlv2p1, ..._xmlv3p0)",
+            "the manifest lists no QTI items (resources of type imsqti_item_xmlv2p1,"
+            " ..._xmlv3p0, or APIP items imsqti_apipitem_xmlv2p1)"
+            + (f"; it lists: {listed}" if listed else "; it lists no resources"),
         )
 
 
@@ -961,7 +977,7 @@ def _keyword_block(item: Item) -> str:
     return f"<metadata><imsmd:lom><imsmd:general>{keywords}</imsmd:general></imsmd:lom></metadata>"
 
 
-def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> None:
+def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> int:
     """Write items as a QTI 3.0 content package (ZIP with ``imsmanifest.xml``).
 
     Parameters
@@ -972,6 +988,11 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
         Image bytes by SHA-256 (hex), for every image the items use.
     out
         A binary stream for the ZIP.
+
+    Returns
+    -------
+    int
+        How many image files the package holds.
 
     Raises
     ------
@@ -999,7 +1020,7 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
                 f' type="imsqti_item_xmlv3p0" href={quoteattr(path)}>'
                 f"{_keyword_block(item)}<file href={quoteattr(path)}/>{files}</resource>"
             )
-        layout.write_media(archive, media)
+        image_files = layout.write_media(archive, media)
         manifest = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<manifest xmlns="{CP3_NAMESPACE}" xmlns:imsmd="{LOM_NAMESPACE}"'
@@ -1012,3 +1033,4 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
             + "\n</resources>\n</manifest>\n"
         )
         archive.writestr(MANIFEST, manifest.encode("utf-8"))
+    return image_files

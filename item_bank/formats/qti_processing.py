@@ -117,7 +117,11 @@ class _Run:
     def value(self, element: Element) -> Value:
         handler = _EXPRESSIONS.get(element.tag)
         if handler is None:
-            raise Unsupported(element, f"<{element.tag}> cannot be evaluated")
+            raise Unsupported(
+                element,
+                f"<{element.tag}> is not an expression the engine can evaluate (custom"
+                " operators, random values and lookup tables leave the score unknown)",
+            )
         return handler(self, element)
 
     def args(self, element: Element) -> list[Value]:
