@@ -269,7 +269,7 @@ def finish(
         action="attempt.finish",
         subject=f"attempt:{attempt.id}",
         payload={
-            "reason": after.finish_reason,
+            "reason": str(after.finish_reason),
             "total": result.total,
             "sections": result.section_scores,
             "passed": result.passed,

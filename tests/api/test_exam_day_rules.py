@@ -1,0 +1,157 @@
+"""Candidate-side rules the exam-day model decides, through the API.
+
+Each test names the behaviour a candidate or the record would show; the first one failed before
+the model (a finish pressed after the deadline and grace, before the sweeper came by, was recorded
+as the candidate's own finish, made after the exam was over).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.support.factory import mini_exam
+
+
+@pytest.fixture
+def exam(db, clock, app):
+    return mini_exam(db, clock, app.state.secret, candidates=2)
+
+
+def login(client, exam, nomor="2026000001"):
+    response = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def start(client, headers):
+    response = client.post("/api/v1/attempts/current/start", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def finish(client, headers):
+    response = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def stored(db, attempt_id):
+    """The attempt's row as the database holds it (plain strings, no ORM types)."""
+    with db.read_session() as session:
+        row = session.execute(
+            text("SELECT status, finish_reason, paused_by FROM attempts WHERE id = :id"),
+            {"id": attempt_id},
+        ).one()
+    return tuple(row)
+
+
+def finish_reasons(db, attempt_id):
+    from app.repositories import audit as audit_repo
+
+    with db.read_session() as session:
+        return [
+            json.loads(e.payload)["reason"]
+            for e in audit_repo.iter_events(session)
+            if e.chain == f"attempt:{attempt_id}" and e.action == "attempt.finish"
+        ]
+
+
+def test_a_finish_pressed_after_the_grace_is_recorded_as_the_deadlines(
+    client, exam, clock, db, settings
+):
+    # The exam was over (time plus grace) before the candidate pressed finish; the sweeper had
+    # not come by yet. The record must say the deadline ended it, not the candidate.
+    headers = login(client, exam)
+    attempt_id = start(client, headers)["attempt_id"]
+    clock.advance(timedelta(minutes=10, seconds=settings.save_grace_seconds + 1))
+    done = finish(client, headers)
+    assert done["status"] == "finished"
+    assert stored(db, attempt_id) == ("finished", "deadline", None)
+    assert finish_reasons(db, attempt_id) == ["deadline"]
+
+
+def test_a_finish_within_the_grace_is_the_candidates(client, exam, clock, db, settings):
+    headers = login(client, exam)
+    attempt_id = start(client, headers)["attempt_id"]
+    clock.advance(timedelta(minutes=10, seconds=settings.save_grace_seconds - 1))
+    finish(client, headers)
+    assert stored(db, attempt_id) == ("finished", "candidate", None)
+    assert finish_reasons(db, attempt_id) == ["candidate"]
+
+
+def test_a_second_finish_changes_nothing(client, exam, clock, db):
+    headers = login(client, exam)
+    attempt_id = start(client, headers)["attempt_id"]
+    first = finish(client, headers)
+    clock.advance(timedelta(minutes=30))
+    second = finish(client, headers)
+    assert second["result"] == first["result"]
+    assert finish_reasons(db, attempt_id) == ["candidate"]
+
+
+def test_finish_before_start_is_refused_as_before(client, exam):
+    headers = login(client, exam)
+    response = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["error"], body["detail"]) == ("BadRequest", "the exam has not been started")
+
+
+@pytest.mark.parametrize("route_only", [False, True])
+def test_saves_at_the_grace_boundary_are_judged_alike_by_both_paths(
+    client, exam, clock, settings, route_only
+):
+    # The answer path's shortcut serves ``application/json``; a ``+json`` media type is left to
+    # the FastAPI route, which must give the same verdicts from the same model.
+    headers = login(client, exam)
+    start(client, headers)
+
+    def save(option, seq):
+        body = {"option": option, "flagged": False, "seq": seq}
+        if route_only:
+            return client.put(
+                "/api/v1/attempts/current/responses/1",
+                content=json.dumps(body),
+                headers={**headers, "Content-Type": "application/merge-patch+json"},
+            )
+        return client.put("/api/v1/attempts/current/responses/1", json=body, headers=headers)
+
+    # The test clock runs on from the moment it is moved: a second short of the grace's end.
+    clock.advance(timedelta(minutes=10, seconds=settings.save_grace_seconds - 1))
+    inside = save("A", 1)
+    assert inside.status_code == 200, inside.text
+    assert inside.json()["remaining_seconds"] == 0
+    clock.advance(timedelta(seconds=2))
+    late = save("B", 2)
+    assert late.status_code == 409
+    body = late.json()
+    assert (body["error"], body["detail"]) == (
+        "DeadlinePassed",
+        "the exam time is over; this answer was not saved",
+    )
+
+
+def test_statuses_are_stored_as_the_same_strings(client, exam, db):
+    headers = login(client, exam)
+    with db.read_session() as session:
+        attempt_id = session.execute(text("SELECT max(id) FROM attempts")).scalar_one()
+        sitting = session.execute(text("SELECT status FROM sittings")).scalars().all()
+    assert stored(db, attempt_id) == ("ready", None, None)
+    assert set(sitting) <= {"scheduled", "open", "paused", "closed"}
+    start(client, headers)
+    assert stored(db, attempt_id) == ("in_progress", None, None)
+    finish(client, headers)
+    assert stored(db, attempt_id) == ("finished", "candidate", None)
+    state = client.get("/api/v1/attempts/current", headers=headers).json()
+    clock_view = client.get("/api/v1/attempts/current/clock", headers=headers).json()
+    assert state["status"] == clock_view["status"] == "finished"
