@@ -207,8 +207,9 @@ class Run:
     """One candidate's attempt, brought into a state through one of the two apps."""
 
     client: TestClient
-    exam: MiniExam
     nomor: str
+    pin: str
+    sitting_id: int
     clock: FrozenClock
     db: Any
     token: str = ""
@@ -217,7 +218,7 @@ class Run:
     def login(self) -> str:
         response = self.client.post(
             "/api/v1/candidate/login",
-            json={"nomor_peserta": self.nomor, "pin": self.exam.pin_of(self.nomor)},
+            json={"nomor_peserta": self.nomor, "pin": self.pin},
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -233,6 +234,10 @@ class Run:
     def proctor(self, action: Callable[..., Any], subject: int) -> None:
         with self.db.session() as session:
             action(session, subject, now=self.clock.now(), actor="test", reason="matrix")
+
+
+def run_of(client: TestClient, exam: MiniExam, nomor: str, clock: FrozenClock, db: Any) -> Run:
+    return Run(client, nomor, exam.pin_of(nomor), exam.sitting_id, clock, db)
 
 
 def _not_started(run: Run) -> None:
@@ -251,7 +256,7 @@ def _paused_by_proctor(run: Run) -> None:
 
 def _paused_sitting(run: Run) -> None:
     _in_progress(run)
-    run.proctor(proctoring.pause_sitting, run.exam.sitting_id)
+    run.proctor(proctoring.pause_sitting, run.sitting_id)
 
 
 def _within_grace(run: Run) -> None:
@@ -290,7 +295,7 @@ def _moved_by_proctor(run: Run) -> None:
 
 
 def _undo_sitting_pause(run: Run) -> None:
-    run.proctor(proctoring.resume_sitting, run.exam.sitting_id)
+    run.proctor(proctoring.resume_sitting, run.sitting_id)
 
 
 @dataclass(frozen=True)
@@ -414,8 +419,8 @@ def run_matrix(run: Run, state: State, cases: list[Case]) -> tuple[dict[str, Any
 def test_every_request_is_answered_as_the_route_answers_it(
     state: State, client, route_only, exam, clock, db
 ):
-    served = Run(client, exam, "2026000001", clock, db)
-    routed = Run(route_only, exam, "2026000002", clock, db)
+    served = run_of(client, exam, "2026000001", clock, db)
+    routed = run_of(route_only, exam, "2026000002", clock, db)
     fast, fast_rows = run_matrix(served, state, CASES)
     slow, slow_rows = run_matrix(routed, state, CASES)
 
@@ -435,6 +440,42 @@ def test_every_request_is_answered_as_the_route_answers_it(
         assert fast["valid"]["headers"]["www-authenticate"] == "Bearer"
 
 
+#: An adaptive section (positions 4-11): the shortcut hands its saves to the route's adaptive
+#: path; a given item is locked, one not given yet is refused, fixed items save as usual.
+ADAPTIVE_CASES: list[Case] = [
+    Case("first adaptive item", position="4", body=j(option="A", seq=1)),
+    Case("answered adaptive item again", position="4", body=j(option="B", seq=2)),
+    Case("adaptive item not given yet", position="6", body=j(option="A", seq=3)),
+    Case("next adaptive item", position="5", body=j(option="A", seq=4)),
+    Case("adaptive item, stale seq", position="6", body=j(option="A", seq=2)),
+    Case("adaptive item, option it lacks", position="6", body=j(option="E", seq=5)),
+    Case("adaptive item, cleared", position="6", body=j(option=None, seq=6)),
+    Case("adaptive item, invalid body", position="6", body=b'{"option": 1}'),
+    Case("adaptive item, no token", position="6", body=j(option="A", seq=7), auth="none"),
+    Case("fixed item", position="1", body=j(option="C", flagged=True, seq=8)),
+    Case("past the adaptive section", position="12", body=j(option="A", seq=9)),
+]
+
+
+def test_adaptive_positions_are_answered_as_the_route_answers_them(client, route_only, clock, db):
+    from tests.api.test_irt_exam import ADAPTIVE_SPEC, build
+
+    pins = build(db, clock, client.app.state.secret, ADAPTIVE_SPEC, "CAT", 2)
+    (first, first_pin), (second, second_pin) = sorted(pins.items())
+    served = Run(client, first, first_pin, 0, clock, db)
+    routed = Run(route_only, second, second_pin, 0, clock, db)
+    state = next(s for s in STATES if s.name == "in progress")
+    fast, fast_rows = run_matrix(served, state, ADAPTIVE_CASES)
+    slow, slow_rows = run_matrix(routed, state, ADAPTIVE_CASES)
+    for case in ADAPTIVE_CASES:
+        assert fast[case.name] == slow[case.name], case.name
+    assert fast_rows == slow_rows
+    answered = json.loads(fast["first adaptive item"]["body"])
+    assert (fast["first adaptive item"]["status"], answered["next_position"]) == (200, 5)
+    locked = json.loads(fast["answered adaptive item again"]["body"])
+    assert (locked["error"], locked["retryable"]) == ("AdaptiveLocked", False)
+
+
 #: Requests the two paths answer differently today. Each is a bug of the shortcut: when it is
 #: fixed the test below starts passing, fails as an unexpected pass, and the case moves to CASES.
 DIVERGENT_CASES = [
@@ -450,6 +491,6 @@ DIVERGENT_CASES = [
 @pytest.mark.parametrize("case", DIVERGENT_CASES, ids=[c.name for c in DIVERGENT_CASES])
 def test_known_divergences(case: Case, client, route_only, exam, clock, db):
     state = next(s for s in STATES if s.name == "in progress")
-    fast, fast_rows = run_matrix(Run(client, exam, "2026000001", clock, db), state, [case])
-    slow, slow_rows = run_matrix(Run(route_only, exam, "2026000002", clock, db), state, [case])
+    fast, fast_rows = run_matrix(run_of(client, exam, "2026000001", clock, db), state, [case])
+    slow, slow_rows = run_matrix(run_of(route_only, exam, "2026000002", clock, db), state, [case])
     assert (fast, fast_rows) == (slow, slow_rows)
