@@ -21,7 +21,7 @@ from app.services.throttle import Policy
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
-_TOKEN_BODY: dict[str, Any] = {
+_TOKEN_BODY: dict[str, object] = {
     "requestBody": {
         "required": True,
         "content": {

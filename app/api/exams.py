@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from app.api.responses import IdPath, error_doc
 from app.api.transaction import in_transaction
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.models.exam import ExamVersion
 from app.models.sitting import Sitting
 from app.reports.item_report import analysis_to_json, render_item_report_html
-from app.repositories import exams as repo
 from app.schemas.corrections import (
     CalibrationIn,
     CombinedFormationOut,
@@ -29,6 +29,7 @@ from app.schemas.corrections import (
 )
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
 from app.schemas.item_analysis import ItemAnalysisOut
+from app.schemas.replay import ReplayOut
 from app.services import calibration as calibration_service
 from app.services import combined as combined_service
 from app.services import corrections as correction_service
@@ -36,12 +37,13 @@ from app.services import exams as exam_service
 from app.services import item_analysis
 from app.services import rankings as ranking_service
 from app.services import replay as replay_service
+from app.services import roster as roster_service
 from app.services.calibration import CalibrationRun, CalibrationSummary
 from app.services.corrections import CorrectionReport
 
 router = APIRouter(prefix="/api/v1", tags=["committee"])
 
-_SPEC_BODY: dict[str, Any] = {
+_SPEC_BODY: dict[str, object] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -73,9 +75,9 @@ def exam_out(exam: ExamVersion, outcome: str | None = None, *, with_spec: bool =
     )
 
 
-def sitting_out(session: Any, sitting: Sitting) -> SittingOut:
+def sitting_out(session: Session, sitting: Sitting) -> SittingOut:
     """The API view of a sitting."""
-    exam = session.get(ExamVersion, sitting.exam_id)
+    exam = exam_service.exam_of(session, sitting)
     return SittingOut(
         id=sitting.id,
         exam_id=sitting.exam_id,
@@ -131,7 +133,7 @@ def define(
 @in_transaction
 def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Every exam's newest version."""
-    return [exam_out(e) for e in repo.all_latest(session)]
+    return [exam_out(e) for e in exam_service.latest_exams(session)]
 
 
 @router.get(
@@ -143,11 +145,7 @@ def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamO
 @in_transaction
 def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Versions oldest first, with their specs."""
-    found = repo.versions(session, code)
-    if not found:
-        msg = f"no exam with code {code!r}"
-        raise NotFound(msg)
-    return [exam_out(e, with_spec=True) for e in found]
+    return [exam_out(e, with_spec=True) for e in exam_service.exam_versions(session, code)]
 
 
 @router.post(
@@ -199,7 +197,7 @@ def create_sitting(
 @in_transaction
 def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[SittingOut]:
     """Sittings by start time."""
-    return [sitting_out(session, s) for s in repo.sittings(session)]
+    return [sitting_out(session, s) for s in exam_service.sittings(session)]
 
 
 @router.post(
@@ -228,7 +226,7 @@ def import_roster(
     if len(data) > 20 * 2**20:
         msg = "the roster is larger than 20 MiB"
         raise AppError(msg)
-    issued = exam_service.import_roster(
+    issued = roster_service.import_roster(
         session,
         sitting_id,
         data,
@@ -268,18 +266,21 @@ def assign_proctor(
 
 @router.get(
     "/attempts/{attempt_id}/replay",
+    response_model=ReplayOut,
     responses=error_doc(401, 403, 404),
     summary="Committee: replay exactly what a candidate saw, with every answer change",
 )
 @in_transaction
 def replay(
     attempt_id: IdPath, principal: CommitteeUser, session: ReadSessionDep, request: Request
-) -> dict[str, Any]:
+) -> ReplayOut:
     """Redraws the form from its stored seed and the exam's frozen bank, checks it equals the
     form that was served, and lists the items in order with the answer history (for appeals)."""
     services = request.app.state.services
-    return replay_service.replay(
-        session, attempt_id, runtimes=services.runtimes, viewer=principal.actor
+    return ReplayOut.model_validate(
+        replay_service.replay(
+            session, attempt_id, runtimes=services.runtimes, viewer=principal.actor
+        )
     )
 
 

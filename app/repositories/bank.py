@@ -94,7 +94,7 @@ _ITEM_COLUMNS = (
 _JSON_COLUMNS = frozenset({"options", "media", "source"})
 
 
-def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_items(session: Session, rows: list[dict[str, object]]) -> None:
     """Insert many item versions: PostgreSQL's COPY (one round trip per chunk instead of
     one statement per row), SQLite's executemany."""
     if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,6 +21,6 @@ def dialect_insert(bind: Session | Connection, table: type[Any]) -> Any:
     raise RuntimeError(msg)
 
 
-def insert_ignore(session: Session, table: type[Any], values: dict[str, Any]) -> None:
+def insert_ignore(session: Session, table: type[Any], values: Mapping[str, object]) -> None:
     """Insert a row unless one with the same key exists (no error, no overwrite)."""
     session.execute(dialect_insert(session, table).values(**values).on_conflict_do_nothing())

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+
+class OptionOut(BaseModel):
+    """An option as stored: the bank's label, its text and its points (weighted items)."""
+
+    label: str
+    text: str
+    points: float | None = None
 
 
 class ItemSummary(BaseModel):
@@ -19,7 +27,7 @@ class ItemSummary(BaseModel):
     stem: str
     scoring: str
     key: str | None
-    options: list[dict[str, Any]]
+    options: list[OptionOut]
     p_value: float | None
     level: str | None
     status: str

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ def attempt_chain(attempt_id: int) -> str:
     return f"attempt:{attempt_id}"
 
 
-def canonical_json(payload: dict[str, Any]) -> str:
+def canonical_json(payload: Mapping[str, object]) -> str:
     """The exact text stored and hashed for a payload (sorted keys, no spaces, UTF-8)."""
     return json.dumps(
         payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
@@ -42,7 +42,7 @@ def record(
     actor: str,
     action: str,
     subject: str,
-    payload: dict[str, Any] | None = None,
+    payload: Mapping[str, object] | None = None,
     chain: str = GLOBAL_CHAIN,
 ) -> None:
     """Append an audit event in the caller's transaction (it commits or rolls back with it)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -94,7 +94,9 @@ class ImportSummary:
     by_section: dict[str, int]
 
 
-def item_row(parsed: Item, version: int, now: datetime, source: dict[str, str]) -> dict[str, Any]:
+def item_row(
+    parsed: Item, version: int, now: datetime, source: dict[str, str]
+) -> dict[str, object]:
     """The column values of a new stored version of ``parsed``."""
     return {
         "code": parsed.code,
@@ -163,7 +165,7 @@ class _Importer:
 
     def write(self, chunk: list[ParsedItem]) -> None:
         latest = repo.latest_versions(self.session, [p.item.code for p in chunk])
-        rows: list[dict[str, Any]] = []
+        rows: list[dict[str, object]] = []
         superseded: list[int] = []
         for parsed in chunk:
             item = parsed.item

@@ -48,10 +48,31 @@ class CalibrationSummary:
 
 
 @dataclass(frozen=True)
+class ItemEstimate:
+    """One item's estimates and fit in a calibration, as stored (``None``: undefined or fixed;
+    ``index`` is the item's column in the response matrix)."""
+
+    index: int
+    a: float
+    b: float
+    c: float
+    se_a: float | None
+    se_b: float | None
+    se_c: float | None
+    n_responses: int
+    p_value: float | None
+    rmsd: float | None
+    q1: float | None
+    q1_df: int
+    q1_p: float | None
+    misfit: bool
+
+
+@dataclass(frozen=True)
 class CalibrationRun(CalibrationSummary):
     """A calibration just run: its summary and every item's estimates and fit, as stored."""
 
-    item_estimates: list[dict[str, Any]]
+    item_estimates: tuple[ItemEstimate, ...]
 
 
 def response_matrix(
@@ -198,7 +219,8 @@ def calibration_summary(record: Calibration) -> CalibrationSummary:
 def calibration_run(record: Calibration) -> CalibrationRun:
     """A calibration just run, with every item's stored estimates."""
     return CalibrationRun(
-        **vars(calibration_summary(record)), item_estimates=list(record.result.get("items", []))
+        **vars(calibration_summary(record)),
+        item_estimates=tuple(ItemEstimate(**item) for item in record.result.get("items", [])),
     )
 
 

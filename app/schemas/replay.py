@@ -1,0 +1,54 @@
+"""Body of the committee's replay of an attempt: the form as served, with every answer change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AnswerChange(BaseModel):
+    """One stored save of a position, as the candidate's letter."""
+
+    at: datetime
+    seq: int
+    option: str | None = Field(description="the letter shown to the candidate; null: cleared")
+    flagged: bool
+    device: int = Field(description="the device generation that sent it")
+
+
+class ReplayOption(BaseModel):
+    """An option in the candidate's order, with its bank label and points."""
+
+    id: str
+    text: str
+    original_label: str
+    points: float | None
+
+
+class ReplayItem(BaseModel):
+    """One position of the served form."""
+
+    position: int
+    item: str = Field(description="item code and version, e.g. TWK-001 v2")
+    section: str
+    stem: str
+    options: list[ReplayOption]
+    key: str | None = Field(description="the key's letter in the candidate's order")
+    history: list[AnswerChange]
+
+
+class ReplayOut(BaseModel):
+    """What a candidate saw and did, redrawn from the stored seed and checked against it."""
+
+    attempt_id: int
+    nomor_peserta: str
+    exam: str
+    form_seed: dict[str, Any]
+    matches_served_form: bool
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    items: list[ReplayItem]
+    viewer: str
