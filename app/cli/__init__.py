@@ -1,0 +1,45 @@
+"""The ``ujian`` command line: one module per command group, assembled here.
+
+Every command reaches the data through ``Database.unit_of_work`` (see :mod:`app.cli.common`),
+the same unit of work routes and background jobs use. A new group is a module with a
+``group = typer.Typer(...)`` added below; a new top-level command a function registered below.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli import (
+    audit,
+    bank,
+    db,
+    demo,
+    exam,
+    psychometrics,
+    rank,
+    report,
+    roster,
+    serve,
+    sitting,
+    user,
+)
+
+cli = typer.Typer(help="Ujian: Computer Assisted Test engine.", no_args_is_help=True)
+cli.add_typer(db.group, name="db")
+cli.add_typer(user.group, name="user")
+cli.add_typer(audit.group, name="audit")
+cli.add_typer(bank.group, name="bank")
+cli.add_typer(exam.group, name="exam")
+cli.add_typer(sitting.group, name="sitting")
+cli.add_typer(roster.group, name="roster")
+cli.add_typer(rank.group, name="rank")
+cli.add_typer(report.group, name="report")
+cli.command()(serve.serve)
+cli.command()(demo.demo)
+cli.command()(psychometrics.calibrate)
+cli.command()(psychometrics.simulate)
+
+
+def main() -> None:
+    """Entry point of the ``ujian`` console script."""
+    cli()
