@@ -11,6 +11,8 @@ from item_bank.sanitize import (
     image_sources,
     is_blank,
     is_safe_media_name,
+    normalize_whitespace,
+    removals,
     remove_images,
     sanitize_html,
 )
@@ -190,3 +192,93 @@ def test_plain_text_shortcut_gives_what_the_parser_gives(text: str) -> None:
 
 def test_lone_surrogates_are_dropped() -> None:
     assert sanitize_html("a\ud800b <b>c\udfff</b>") == "ab <b>c</b>"
+
+
+# MathML Core ---------------------------------------------------------------------------------
+
+
+def test_mathml_core_is_kept() -> None:
+    formula = (
+        '<p>Jika <math display="block"><mfrac linethickness="0"><mi mathvariant="normal">a</mi>'
+        '<mn>2</mn></mfrac><msqrt><mi>x</mi></msqrt><munderover><mo largeop="true">&#x2211;</mo>'
+        '<mi>i</mi><mi>n</mi></munderover><mspace width="0.2em"></mspace>'
+        '<semantics><mi>y</mi><annotation encoding="application/x-tex">y</annotation>'
+        "</semantics></math> maka</p>"
+    )
+    clean = sanitize_html(formula)
+    assert clean == formula.replace("&#x2211;", "\u2211")
+    assert removals(formula) == []
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ("<math><mi>x</mi><script>alert(1)</script></math>", "<math><mi>x</mi></math>"),
+        ('<math><mi href="javascript:alert(1)">x</mi></math>', "<math><mi>x</mi></math>"),
+        (
+            '<math><semantics><mi>x</mi><annotation-xml encoding="text/html">'
+            "<img src=x onerror=alert(1)></annotation-xml></semantics></math>",
+            "<math><semantics><mi>x</mi></semantics></math>",
+        ),
+        (
+            '<math><mstyle mathbackground="url(https://evil.example)"><mi>x</mi></mstyle></math>',
+            "<math><mstyle><mi>x</mi></mstyle></math>",
+        ),
+        (
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<math><mtext><table></table></mtext></math>",
+        ),
+        # MathML names outside <math> are no HTML: the text is shown as written.
+        ("<mi>x</mi> di luar rumus", "&lt;mi&gt;x&lt;/mi&gt; di luar rumus"),
+    ],
+)
+def test_mathml_outside_the_allow_list_never_runs(dirty: str, clean: str) -> None:
+    assert sanitize_html(dirty) == clean
+    assert sanitize_html(clean) == clean
+
+
+def test_a_formula_is_not_blank() -> None:
+    assert not is_blank("<math><mn>0</mn></math>")
+
+
+# Whitespace in one form ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "stored"),
+    [
+        ("<p>a\n   b</p>\n\n  <p> c </p>", "<p>a b</p><p>c</p>"),
+        ("<ul>\n <li> satu </li>\n <li>dua</li>\n</ul>", "<ul><li>satu</li><li>dua</li></ul>"),
+        ("<p>x <b>tebal</b>  <i>miring</i></p>", "<p>x <b>tebal</b> <i>miring</i></p>"),
+        ("<p>a <math>\n <mi> x </mi>\n</math> b</p>", "<p>a <math><mi>x</mi></math> b</p>"),
+        ("baris satu\r\n  baris dua", "baris satu<br>baris dua"),
+        ("spasi\u00a0\u00a0tetap", "spasi&nbsp;&nbsp;tetap"),
+        ("  a \t b  ", "a b"),
+    ],
+)
+def test_whitespace_is_stored_in_one_form(source: str, stored: str) -> None:
+    assert sanitize_html(source) == stored
+    assert normalize_whitespace(stored) == stored
+
+
+# What would be removed ----------------------------------------------------------------------
+
+
+def test_removals_name_what_a_candidate_would_miss_and_where() -> None:
+    found = removals(
+        '<div class="x"><p>Lihat<video src="v.mp4">v</video></p><img src="../a.png">'
+        "<p><s>coret</s><math><mfenced><mi>a</mi></mfenced></math></p></div>"
+    )
+    assert [(r.path, r.lossy) for r in found] == [
+        ("div", False),
+        ("div/@class", False),
+        ("div/p/video", True),
+        ("div/img/@src", True),
+        ("div/p[2]/s", True),
+        ("div/p[2]/math/mfenced", True),
+    ]
+
+
+def test_plain_text_and_the_subset_have_nothing_to_remove() -> None:
+    assert removals("x < y & y > 3") == []
+    assert removals('<p>Soal <b>ini</b></p><img src="media/a.png" alt="a">') == []
