@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, NotFound, TooManyRequests, Unauthorized
@@ -24,7 +25,7 @@ from app.services.runtime import ExamRuntime, RuntimeCache
 from exam_day.attempt import AttemptState
 from exam_day.errors import AlreadyFinished, ExamDayError, NotDue
 from exam_day.form import OPTION_LETTERS, FrozenForm
-from exam_day.status import AttemptStatus, FinishReason
+from exam_day.status import AttemptStatus, FinishReason, SittingStatus
 from item_bank.assembly import ASSEMBLY_ALGORITHM, Form, FormSeed, draw_form
 from item_bank.irt_forms import IRT_FORMS_ALGORITHM, draw_matched_form
 from scoring.cat import ADAPTIVE_ALGORITHM
@@ -164,7 +165,7 @@ def start(
     runtime = runtimes.get(session, attempt.exam_id)
     duration = timedelta(minutes=runtime.spec.duration_minutes + registration.extra_minutes)
     try:
-        after = before.start(now, duration, sitting.status)
+        after = before.start(now, duration, _sitting_status_locked(session, sitting.id))
     except ExamDayError as refused:
         raise as_app_error(refused) from None
     form, algorithm = draw(runtime, FormSeed(sitting.seed, registration.slot))
@@ -203,6 +204,25 @@ def start(
         chain=attempt_chain(attempt.id),
     )
     return attempt
+
+
+def _sitting_status_locked(session: Session, sitting_id: int) -> SittingStatus:
+    """The sitting's status, read under a shared lock held to the end of the start.
+
+    A sitting pause locks the sitting, then stops the clocks of the attempts running at that
+    moment. A start that read the status without a lock could see ``open`` while the pause was
+    committing and start a clock the pause never saw. Under the shared lock the start waits for
+    a pause in progress (and then reads ``paused``), or the pause waits for the start (and then
+    finds the attempt running). ``FOR KEY SHARE`` is the lightest lock that conflicts with the
+    pause's; starts of one sitting do not wait for one another.
+    """
+    status = session.scalar(
+        select(Sitting.status)
+        .where(Sitting.id == sitting_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    assert status is not None  # the attempt's sitting exists (foreign key)
+    return status
 
 
 def draw(runtime: ExamRuntime, seed: FormSeed) -> tuple[Form, str]:

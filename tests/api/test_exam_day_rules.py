@@ -8,6 +8,7 @@ as the candidate's own finish, made after the exam was over).
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -155,3 +156,40 @@ def test_statuses_are_stored_as_the_same_strings(client, exam, db):
     state = client.get("/api/v1/attempts/current", headers=headers).json()
     clock_view = client.get("/api/v1/attempts/current/clock", headers=headers).json()
     assert state["status"] == clock_view["status"] == "finished"
+
+
+def test_a_start_racing_a_sitting_pause_waits_for_it_and_is_refused(client, exam, db):
+    # An outage pause locks the sitting and stops every running clock. A start that read the
+    # sitting as open just before the pause committed used to start a clock the pause never saw
+    # (it was not running yet when the pause listed the running attempts): that candidate's
+    # time ran on through the outage. The start now reads the sitting under a shared lock.
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the race needs concurrent writers")
+    headers = login(client, exam)
+    outcome = {}
+    with db.session() as pause:
+        pause.execute(
+            text("SELECT id FROM sittings WHERE id = :id FOR UPDATE"), {"id": exam.sitting_id}
+        )
+        pause.execute(
+            text("UPDATE sittings SET status = 'paused' WHERE id = :id"), {"id": exam.sitting_id}
+        )
+
+        def press_start():
+            outcome["response"] = client.post("/api/v1/attempts/current/start", headers=headers)
+
+        racer = threading.Thread(target=press_start)
+        racer.start()
+        racer.join(timeout=1.0)
+        # The start must still be waiting for the pause's transaction.
+        assert racer.is_alive(), outcome["response"].text
+    racer.join(timeout=10)
+    response = outcome["response"]
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["error"], body["detail"]) == (
+        "Conflict",
+        "the sitting is paused; the exam cannot start now",
+    )
+    state = client.get("/api/v1/attempts/current", headers=headers).json()
+    assert (state["status"], state["remaining_seconds"]) == ("ready", None)
