@@ -8,12 +8,6 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# Slip codes and ranking snapshots still derive their keys by hand through this name; the
-# derivation itself lives in app.signing, beside the Signer that replaces those callers.
-from app.signing import derive_key
-
-__all__ = ["derive_key", "hash_password", "new_token", "token_digest", "verify_password"]
-
 _hasher = PasswordHasher()
 
 # Verifying against this when a username does not exist keeps the response time the same, so
