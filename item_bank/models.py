@@ -77,6 +77,26 @@ class Media:
 
 
 @dataclass(frozen=True, slots=True)
+class Stimulus:
+    """A passage (text, tables, images, formulas) that one or more items ask about.
+
+    ``code`` is its identity in the bank (QTI's stimulus identifier); ``content`` is sanitized
+    HTML like a stem; ``media`` the images it shows. Items refer to it by ``Item.stimulus_ref``.
+    """
+
+    code: str
+    content: str
+    media: tuple[Media, ...] = ()
+    title: str = ""
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) over what a candidate sees of the passage: its text and images."""
+        payload = {"content": self.content, "media": sorted([m.name, m.sha256] for m in self.media)}
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
     """One version of one item.
 
@@ -84,7 +104,8 @@ class Item:
     content (see :meth:`content_hash`) changes. ``p_value`` is the classical difficulty (share
     correct, 0-1), ``level`` a coarse label; either may be absent. ``shuffle`` false keeps the
     options in their written order on every form (True/False, ordered numeric options); with
-    ``shuffle`` true only the options not marked ``fixed`` move.
+    ``shuffle`` true only the options not marked ``fixed`` move. ``stimulus_ref`` names the
+    `Stimulus` (passage) the candidate reads beside the item, if any.
     """
 
     code: str
@@ -102,6 +123,7 @@ class Item:
     media: tuple[Media, ...] = ()
     source: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     shuffle: bool = True
+    stimulus_ref: str | None = None
 
     def option_index(self, label: str) -> int:
         """Index of the option with ``label`` (raises ``KeyError`` when there is none)."""
@@ -121,8 +143,9 @@ class Item:
         Difficulty, IRT parameters, status and source metadata are left out on purpose: a new
         calibration or retiring an item must not create a new content version.
 
-        ``shuffle`` and ``fixed`` appear only when they differ from their defaults, so the hash of
-        an item that uses neither is the one it had before they existed.
+        ``shuffle``, ``fixed`` and ``stimulus`` appear only when they differ from their defaults,
+        so the hash of an item that uses none of them is the one it had before they existed.
+        The passage is named by its code; its own text is versioned by `Stimulus.content_hash`.
         """
         options: list[dict[str, Any]] = []
         for o in self.options:
@@ -141,6 +164,8 @@ class Item:
         }
         if not self.shuffle:
             payload["shuffle"] = False
+        if self.stimulus_ref is not None:
+            payload["stimulus"] = self.stimulus_ref
         return payload
 
     def content_hash(self) -> str:

@@ -25,6 +25,7 @@ from item_bank.models import (
     Media,
     Option,
     ScoringKind,
+    Stimulus,
 )
 from item_bank.sanitize import (
     image_sources,
@@ -84,6 +85,10 @@ class Rules:
         Accept a number where text is expected (a spreadsheet types an option "25" as 25).
     allow_missing_media
         Remove images whose file is missing instead of refusing the item.
+    accept_stimuli
+        Read shared passages (`Stimulus`) with the items that refer to them. Off, an item with a
+        passage is refused, since a caller that does not store and show passages would present
+        the question without the text it is about.
     """
 
     points_range: tuple[float, float] = (0.0, 5.0)
@@ -91,6 +96,7 @@ class Rules:
     decimal_comma: bool = False
     numbers_as_text: bool = False
     allow_missing_media: bool = False
+    accept_stimuli: bool = False
 
 
 @dataclass(slots=True)
@@ -109,6 +115,24 @@ class RawOption:
     location: str | None = None
     fixed: object = None
     fixed_field: str = "fixed"
+
+
+@dataclass(slots=True)
+class RawStimulus:
+    """A passage as the file states it: its code and HTML content, not yet checked.
+
+    ``resolve_media`` finds its images when they are named relative to another folder than the
+    item's (a QTI stimulus file elsewhere in the package).
+    """
+
+    code: object
+    content: object
+    location: str
+    title: object = None
+    code_field: str = "stimulus.code"
+    content_field: str = "stimulus.content"
+    media_locations: dict[str, str] = field(default_factory=dict)
+    resolve_media: MediaResolver | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +166,7 @@ class RawItem:
     source: object = None
     shuffle: object = None
     fixed: object = None
+    stimulus: RawStimulus | None = None
     fields: dict[str, str] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
     media_locations: dict[str, str] = field(default_factory=dict)
@@ -429,7 +454,77 @@ def build_item(
         media=media,
         source=source,
         shuffle=shuffle,
+        stimulus_ref=_stimulus_ref(raw),
     )
+
+
+def _stimulus_ref(raw: RawItem) -> str | None:
+    # The code itself is judged with the passage (build_stimulus); a bad one refuses both.
+    code = raw.stimulus.code if raw.stimulus is not None else None
+    return code.strip() if isinstance(code, str) and code.strip() else None
+
+
+def build_stimulus(
+    raw: RawStimulus,
+    *,
+    file: str,
+    rules: Rules,
+    resolve_media: MediaResolver | None = None,
+) -> Stimulus | list[Problem]:
+    """Check and sanitize one passage, as `build_item` does an item's stem.
+
+    Parameters
+    ----------
+    raw
+        The passage as read from the file.
+    file
+        The file name for problem reports.
+    rules
+        The upload's rules; without ``accept_stimuli`` every passage is refused.
+    resolve_media
+        Finds its images (``raw.resolve_media`` takes precedence).
+
+    Returns
+    -------
+    Stimulus | list[Problem]
+        The passage, or every problem found in it (located at ``raw.location``).
+    """
+    shell = RawItem(
+        location=raw.location,
+        media_locations=raw.media_locations,
+        fields={"code": raw.code_field, "stem": raw.content_field, "media": raw.content_field},
+        missing={"stem": "empty passage"},
+    )
+    report = _Report(file, shell)
+    if not rules.accept_stimuli:
+        report.add("stem", f"{REFUSED_CONTENT}: {STIMULUS_NOT_ACCEPTED}")
+        return report.problems
+    code = _required_text(report, "code", raw.code, rules, "missing passage code")
+    if code is not None and not CODE_PATTERN.fullmatch(code):
+        report.add(
+            "code",
+            f"{_describe(code)} is not a valid passage code: use 1-64 letters, digits, '.', '_'"
+            " or '-'",
+        )
+    text = _required_text(report, "stem", raw.content, rules, "empty passage")
+    content = "" if text is None else _html(report, "stem", text)
+    title = _text(report, "title", raw.title, rules) or ""
+    content, _, media = _media(
+        report, shell, rules, raw.resolve_media or resolve_media, stem=content, options=[]
+    )
+    if text is not None and is_blank(content):
+        report.add("stem", "empty passage (nothing is left to show after removing unsafe HTML)")
+    if report.problems:
+        return report.problems
+    assert code is not None
+    return Stimulus(code=code, content=content, media=media, title=title)
+
+
+#: Why a passage is refused when the import does not accept them (see `Rules.accept_stimuli`).
+STIMULUS_NOT_ACCEPTED = (
+    "shared passages (stimuli) are not accepted by this import: the item would be shown"
+    " without the text its question is about"
+)
 
 
 def _check_section(report: _Report, section: str, rules: Rules) -> None:

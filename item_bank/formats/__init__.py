@@ -148,6 +148,7 @@ def open_bank_file(
     default_section: str | None = None,
     default_topic: str | None = None,
     allow_missing_media: bool = False,
+    accept_stimuli: bool = False,
 ) -> BankFile:
     """Open one uploaded bank file; its items stream from ``records()``.
 
@@ -170,6 +171,10 @@ def open_bank_file(
         Section and topic for QTI items whose metadata gives none.
     allow_missing_media
         Import items whose images are missing, without those images, instead of refusing them.
+    accept_stimuli
+        Read shared passages: each item that refers to one carries it as
+        ``ParsedItem.stimulus``. Leave it off until the caller stores passages and shows them
+        beside their items; off, such items are refused with the passage named.
 
     Returns
     -------
@@ -182,6 +187,7 @@ def open_bank_file(
         points_range=limits.points_range,
         known_sections=known_sections,
         allow_missing_media=allow_missing_media,
+        accept_stimuli=accept_stimuli,
     )
     defaults = QtiDefaults(section=default_section, topic=default_topic)
     head, stream = _peek(stream)
@@ -308,8 +314,9 @@ def check_upload(files: Sequence[BankFile]) -> Iterator[ParsedItem | Problem]:
     ------
     ParsedItem | Problem
         Each file's items and problems in order (including, per file, images referenced but
-        missing from the package), and a problem for every code that appears a second time in
-        the upload, naming where it first appeared.
+        missing from the package), a problem for every code that appears a second time in the
+        upload, naming where it first appeared, and one for a passage code that names two
+        different passages.
 
     Notes
     -----
@@ -317,8 +324,24 @@ def check_upload(files: Sequence[BankFile]) -> Iterator[ParsedItem | Problem]:
     Memory grows only with the set of codes seen (tens of bytes per item).
     """
     first_seen: dict[str, str] = {}
+    passages: dict[str, tuple[str, str]] = {}  # code -> (content hash, where first seen)
     for bank in files:
         for record in bank.records():
+            stimulus = record.stimulus if isinstance(record, ParsedItem) else None
+            if stimulus is not None:
+                here = f"{record.file}, {record.location}"
+                digest, first = passages.setdefault(stimulus.code, (stimulus.content_hash(), here))
+                if digest != stimulus.content_hash():
+                    # Two different texts under one passage code: which one the items mean
+                    # cannot be told.
+                    yield Problem(
+                        record.file,
+                        record.location,
+                        "stimulus",
+                        f"passage {stimulus.code!r} differs from the passage of that code at"
+                        f" {first}",
+                    )
+                    continue
             if isinstance(record, ParsedItem):
                 code = record.item.code
                 earlier = first_seen.get(code)

@@ -13,8 +13,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring, iterparse
 
 from item_bank.errors import Problem
-from item_bank.models import Item, Media
-from item_bank.validation import MediaResolver, RawItem, Rules, build_item
+from item_bank.models import Item, Media, Stimulus
+from item_bank.validation import MediaResolver, RawItem, Rules, build_item, build_stimulus
 
 MiB = 2**20
 _CHUNK = 64 * 1024
@@ -26,11 +26,14 @@ class ParsedItem:
 
     ``location`` is where it stands in the file: ``"row 12"``, ``"items[3] (line 40)"`` or an
     XML element path. The application assigns real versions when it stores the item.
+    ``stimulus`` is the passage the item refers to (``item.stimulus_ref``), as this file gives
+    it; several items of an upload may carry the same one.
     """
 
     item: Item
     file: str
     location: str
+    stimulus: Stimulus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,12 +237,18 @@ def guarded(file: str, records: Iterator[ParsedItem | Problem]) -> Iterator[Pars
 def finish(
     raw: RawItem, *, file: str, rules: Rules, resolve_media: MediaResolver | None
 ) -> Iterator[ParsedItem | Problem]:
-    """Validate one raw item: the parsed item, or each of its problems."""
+    """Validate one raw item (and its passage): the parsed item, or each of its problems."""
     built = build_item(raw, file=file, rules=rules, resolve_media=resolve_media)
-    if isinstance(built, Item):
-        yield ParsedItem(item=built, file=file, location=raw.location)
-    else:
+    stimulus: Stimulus | list[Problem] | None = None
+    if raw.stimulus is not None:
+        stimulus = build_stimulus(raw.stimulus, file=file, rules=rules, resolve_media=resolve_media)
+    if isinstance(built, Item) and not isinstance(stimulus, list):
+        yield ParsedItem(item=built, file=file, location=raw.location, stimulus=stimulus)
+        return
+    if isinstance(built, list):
         yield from built
+    if isinstance(stimulus, list):
+        yield from stimulus
 
 
 class MediaLayout:
@@ -248,13 +257,21 @@ class MediaLayout:
     def __init__(self) -> None:
         self.paths: dict[str, str] = {}  # path in the package -> sha256
 
-    def fits(self, folder: str, item: Item) -> bool:
-        """Whether ``item``'s images can live in ``folder`` next to those already placed."""
-        return all(self.paths.get(folder + m.name, m.sha256) == m.sha256 for m in item.media)
+    def fits(self, folder: str, item: Item, extra: tuple[Media, ...] = ()) -> bool:
+        """Whether ``item``'s images (and ``extra`` ones, its passage's) fit in ``folder``."""
+        return self.fits_media(folder, (*item.media, *extra))
 
-    def claim(self, folder: str, item: Item) -> None:
-        """Place ``item``'s images in ``folder``."""
-        for m in item.media:
+    def claim(self, folder: str, item: Item, extra: tuple[Media, ...] = ()) -> None:
+        """Place ``item``'s images (and ``extra`` ones) in ``folder``."""
+        self.claim_media(folder, (*item.media, *extra))
+
+    def fits_media(self, folder: str, media: tuple[Media, ...]) -> bool:
+        """Whether these images can live in ``folder`` next to those already placed."""
+        return all(self.paths.get(folder + m.name, m.sha256) == m.sha256 for m in media)
+
+    def claim_media(self, folder: str, media: tuple[Media, ...]) -> None:
+        """Place these images in ``folder``."""
+        for m in media:
             self.paths[folder + m.name] = m.sha256
 
     def place(
@@ -264,15 +281,17 @@ class MediaLayout:
         *,
         folder_of: Callable[[Item], str],
         base: str = "",
+        extra_of: Callable[[Item], tuple[Media, ...]] = lambda item: (),
     ) -> Iterator[Item]:
         """Yield the items that fit ``base``; collect the others with a folder of their own."""
         for item in items:
-            if self.fits(base, item):
-                self.claim(base, item)
+            extra = extra_of(item)
+            if self.fits(base, item, extra):
+                self.claim(base, item, extra)
                 yield item
             else:
                 folder = base + folder_of(item)
-                self.claim(folder, item)
+                self.claim(folder, item, extra)
                 deferred.append((folder, item))
 
     def write_media(self, archive: zipfile.ZipFile, media: Mapping[str, bytes]) -> int:

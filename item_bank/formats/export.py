@@ -16,7 +16,7 @@ from typing import IO
 
 from item_bank.formats.native_json import write_json, write_json_package
 from item_bank.formats.qti import write_qti_package
-from item_bank.models import Item
+from item_bank.models import Item, Stimulus
 
 #: Export formats by the name the CLI and API use.
 FORMATS = ("json", "qti")
@@ -94,6 +94,7 @@ def write_export(
     *,
     fmt: str,
     name: str,
+    stimuli: Mapping[str, Stimulus] | None = None,
 ) -> ExportSummary:
     """Write ``items`` as ``fmt`` under the file name ``name`` (checked first, see above).
 
@@ -109,6 +110,8 @@ def write_export(
         ``json`` or ``qti``.
     name
         The file's name, whose extension must match the container.
+    stimuli
+        The passages items refer to, by code (written with them).
 
     Returns
     -------
@@ -120,15 +123,21 @@ def write_export(
     ExportRefused
         Before anything is written, when the name does not fit (see `export_container`).
     """
-    distinct = {m.sha256 for item in items for m in item.media}
+    passages = stimuli or {}
+    distinct = {m.sha256 for item in items for m in item.media} | {
+        m.sha256
+        for item in items
+        if item.stimulus_ref is not None
+        for m in passages[item.stimulus_ref].media
+    }
     container = export_container(fmt, name, has_images=bool(distinct))
     files = 0
     if container == "qti-package":
-        files = write_qti_package(items, media, out)
+        files = write_qti_package(items, media, out, passages)
     elif container == "json-package":
-        files = write_json_package(items, media, out)
+        files = write_json_package(items, media, out, passages)
     else:
-        write_json(items, out)
+        write_json(items, out, passages)
     return ExportSummary(
         container=container, items=len(items), images=len(distinct), image_files=files
     )

@@ -23,8 +23,8 @@ from item_bank.formats.base import (
     ParsedItem,
     finish,
 )
-from item_bank.models import Item, ScoringKind
-from item_bank.validation import MediaResolver, RawItem, RawOption, Rules
+from item_bank.models import Item, Media, ScoringKind, Stimulus
+from item_bank.validation import MediaResolver, RawItem, RawOption, RawStimulus, Rules
 
 FORMAT = "ujian-bank/1"
 #: Name of the bank document inside a native package ZIP.
@@ -32,8 +32,9 @@ PACKAGE_BANK = "bank.json"
 
 ITEM_FIELDS = (
     "code", "section", "topic", "stem", "scoring", "key", "options", "p_value", "level", "irt",
-    "status", "media", "source", "shuffle",
+    "status", "media", "source", "shuffle", "stimulus",
 )  # fmt: skip
+STIMULUS_FIELDS = ("code", "content", "title")
 OPTION_FIELDS = ("label", "text", "points", "fixed")
 IRT_FIELDS = ("a", "b", "c")
 TOP_FIELDS = ("format", "items", "title", "description")
@@ -164,6 +165,28 @@ def _raw_item(value: object, location: str, file: str) -> tuple[RawItem | None, 
         ]
     elif irt is not None:
         problems.append(Problem(file, location, "irt", 'expected an object {"a", "b", "c"}'))
+    stimulus = value.get("stimulus")
+    if isinstance(stimulus, dict):
+        raw.stimulus = RawStimulus(
+            code=stimulus.get("code"),
+            content=stimulus.get("content"),
+            title=stimulus.get("title"),
+            location=location,
+        )
+        problems += [
+            Problem(
+                file,
+                location,
+                f"stimulus.{name}",
+                f"unknown field; a passage has: {', '.join(STIMULUS_FIELDS)}",
+            )
+            for name in stimulus
+            if name not in STIMULUS_FIELDS
+        ]
+    elif stimulus is not None:
+        problems.append(
+            Problem(file, location, "stimulus", 'expected an object {"code", "content"}')
+        )
     options = value.get("options")
     if isinstance(options, list):
         for position, option in enumerate(options):
@@ -309,8 +332,12 @@ def _number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def item_to_json(item: Item) -> dict[str, object]:
-    """The native JSON object of one item (only the fields that are set)."""
+def item_to_json(item: Item, stimuli: Mapping[str, Stimulus] | None = None) -> dict[str, object]:
+    """The native JSON object of one item (only the fields that are set).
+
+    ``stimuli`` holds the passages items refer to, by code; an item's passage is written
+    inside it (``KeyError`` when it is missing).
+    """
     data: dict[str, object] = {
         "code": item.code,
         "section": item.section,
@@ -342,10 +369,18 @@ def item_to_json(item: Item) -> dict[str, object]:
         data["media"] = [m.name for m in item.media]
     if item.source:
         data["source"] = dict(item.source)
+    if item.stimulus_ref is not None:
+        stimulus = (stimuli or {})[item.stimulus_ref]
+        passage: dict[str, object] = {"code": stimulus.code, "content": stimulus.content}
+        if stimulus.title:
+            passage["title"] = stimulus.title
+        data["stimulus"] = passage
     return data
 
 
-def write_json(items: Iterable[Item], out: IO[bytes]) -> None:
+def write_json(
+    items: Iterable[Item], out: IO[bytes], stimuli: Mapping[str, Stimulus] | None = None
+) -> None:
     """Write items as a native JSON bank file, one item per line (UTF-8).
 
     Parameters
@@ -354,17 +389,24 @@ def write_json(items: Iterable[Item], out: IO[bytes]) -> None:
         The items; consumed once, never held together.
     out
         A binary stream to write to.
+    stimuli
+        The passages items refer to, by code (each is written inside its items).
     """
     out.write(f'{{"format": "{FORMAT}", "items": [\n'.encode())
     first = True
     for item in items:
-        line = json.dumps(item_to_json(item), ensure_ascii=False)
+        line = json.dumps(item_to_json(item, stimuli), ensure_ascii=False)
         out.write((("" if first else ",\n") + line).encode("utf-8"))
         first = False
     out.write(b"\n]}\n")
 
 
-def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> int:
+def write_json_package(
+    items: Iterable[Item],
+    media: Mapping[str, bytes],
+    out: IO[bytes],
+    stimuli: Mapping[str, Stimulus] | None = None,
+) -> int:
     """Write a native package: a ZIP with ``bank.json`` and the items' images beside it.
 
     Parameters
@@ -375,6 +417,8 @@ def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: I
         Image bytes by SHA-256 (hex), for every image the items use.
     out
         A binary stream for the ZIP (seekable or not).
+    stimuli
+        The passages items refer to, by code; their images are placed with the item's.
 
     Returns
     -------
@@ -393,16 +437,27 @@ def write_json_package(items: Iterable[Item], media: Mapping[str, bytes], out: I
     """
     layout = MediaLayout()
     deferred: list[tuple[str, Item]] = []
+    passages = stimuli or {}
+
+    def passage_media(item: Item) -> tuple[Media, ...]:
+        return () if item.stimulus_ref is None else passages[item.stimulus_ref].media
+
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         with archive.open(PACKAGE_BANK, "w") as bank:
             write_json(
-                layout.place(items, deferred, folder_of=lambda item: f"{item.code}/"),
+                layout.place(
+                    items,
+                    deferred,
+                    folder_of=lambda item: f"{item.code}/",
+                    extra_of=passage_media,
+                ),
                 bank,
+                passages,
             )
         folders: dict[str, list[Item]] = {}
         for folder, item in deferred:
             folders.setdefault(folder, []).append(item)
         for folder, grouped in folders.items():
             with archive.open(folder + PACKAGE_BANK, "w") as bank:
-                write_json(grouped, bank)
+                write_json(grouped, bank, passages)
         return layout.write_media(archive, media)

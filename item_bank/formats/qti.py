@@ -51,13 +51,14 @@ from item_bank.formats.base import (
 )
 from item_bank.formats.qti_processing import Declarations, Unsupported, Value, scores
 from item_bank.formats.safezip import SafeZip
-from item_bank.models import OPTION_LABELS, Item, ScoringKind
+from item_bank.models import OPTION_LABELS, Item, ScoringKind, Stimulus
 from item_bank.sanitize import REMOVED_WITH_CONTENT, judge_attribute, judge_element
 from item_bank.validation import (
     REFUSED_CONTENT,
     MediaResolver,
     RawItem,
     RawOption,
+    RawStimulus,
     Rules,
     parse_number,
 )
@@ -110,8 +111,9 @@ TEMPLATE_REFUSED = (
     " without its values"
 )
 STIMULUS_REFUSED = (
-    "shared passages (stimuli) are not supported yet: the item would lose the text its"
-    " question is about; include the passage in the item body, or leave the item out"
+    "shared passages (stimuli) are not accepted by this import: the item would lose the text"
+    " its question is about (import its package with passages accepted, or put the passage in"
+    " the item body)"
 )
 _LABEL = re.compile(r"\s*([A-Za-z0-9_-]{1,32})\s*/\s*(\S.*?)\s*$")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*[:=]\s*(.*?)\s*$")
@@ -206,9 +208,10 @@ def _text(text: str | None) -> str:
 class _Html:
     """Serializes QTI body content as HTML, noting where each image is referenced."""
 
-    def __init__(self, tree: _Tree) -> None:
+    def __init__(self, tree: _Tree, hidden: frozenset[Element] = frozenset()) -> None:
         self.tree = tree
         self.images: dict[str, str] = {}
+        self.hidden = hidden  # passages read as a Stimulus, shown beside the item instead
 
     def inner(self, element: Element, replace: Mapping[Element, str] | None = None) -> str:
         parts = [_text(element.text)]
@@ -221,7 +224,7 @@ class _Html:
         if element in replace:
             return replace[element]
         tag = element.tag
-        if tag in _NOT_TEXT or tag.endswith("Interaction"):
+        if tag in _NOT_TEXT or tag.endswith("Interaction") or element in self.hidden:
             return ""
         attributes = dict(element.attrib)
         if tag == "object" and attributes.get("type", "").startswith("image/"):
@@ -373,7 +376,11 @@ _STEP_INDEX = re.compile(r"\[[0-9]+\]$")
 
 
 def _refused_constructs(
-    file: str, tree: _Tree, body: Element, interaction: Element
+    file: str,
+    tree: _Tree,
+    body: Element,
+    interaction: Element | None,
+    passages: frozenset[Element] = frozenset(),
 ) -> list[Problem]:
     """Every construct of the item that would be lost or changed on import, located.
 
@@ -381,7 +388,8 @@ def _refused_constructs(
     read, and whatever `item_bank.sanitize` would remove that a candidate would miss (code,
     video, frames, unknown elements, images from outside the package, MathML outside MathML
     Core), and what QTI adds that the engine cannot show (template values, shared passages,
-    rubrics for candidates, embedded documents), is a problem at its element path.
+    rubrics for candidates, embedded documents), is a problem at its element path. Elements in
+    ``passages`` are read as the item's `Stimulus` and not judged here.
     """
     paths = tree.paths
     problems: list[Problem] = []
@@ -390,7 +398,7 @@ def _refused_constructs(
         problems.append(Problem(file, at or paths[element], field, f"{REFUSED_CONTENT}: {message}"))
 
     for child in tree.root:
-        if child.tag in _ROOT_REFUSED:
+        if child.tag in _ROOT_REFUSED and child not in passages:
             named = _STEP_INDEX.sub("", _local(paths[child].rsplit("/", 1)[-1]))
             refuse(child, named, f"<{named}>: {_ROOT_REFUSED[child.tag]}")
 
@@ -405,7 +413,7 @@ def _refused_constructs(
                     elif part.tag not in _SKIPPED:
                         refuse(part, named, f"<{named}> inside the interaction is not supported")
                 continue
-            if tag in _SKIPPED or tag.endswith("Interaction"):
+            if tag in _SKIPPED or tag.endswith("Interaction") or child in passages:
                 continue
             if tag == "rubricBlock":
                 if "candidate" in (child.get("view") or ""):
@@ -465,6 +473,144 @@ def _refused_constructs(
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """A file of the package a QTI item refers to: its bytes, path and image resolver."""
+
+    data: bytes
+    path: str
+    resolve_media: MediaResolver
+
+
+#: Reads a file named relative to the item document, or gives a message saying why it cannot.
+Fetch = Callable[[str], Fetched | str]
+
+_BODY = re.compile(r"<body\b[^>]*>(.*)</body\s*>", re.IGNORECASE | re.DOTALL)
+_NOT_CODE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _fetcher(
+    archive: SafeZip,
+    names: set[str],
+    folder: str,
+    limits: Limits,
+    resolver_for: Callable[[str], MediaResolver],
+) -> Fetch:
+    def fetch(href: str) -> Fetched | str:
+        path = posixpath.normpath(posixpath.join(folder, href))
+        if not href or path.startswith("../") or path.startswith("/") or path not in names:
+            return f"the passage file {href!r} is not in the package"
+        try:
+            data = archive.read(path, limits.max_xml_bytes)
+        except FileRefused as refused:
+            return f"the passage file {href!r}: {refused.message}"
+        return Fetched(data=data, path=path, resolve_media=resolver_for(posixpath.dirname(path)))
+
+    return fetch
+
+
+def _passage(
+    file: str, tree: _Tree, body: Element, fetch: Fetch | None
+) -> tuple[frozenset[Element], RawStimulus | None, list[Problem]]:
+    """The item's passage, when passages are accepted (``fetch`` given) and it has one.
+
+    A QTI 3.0 ``qti-assessment-stimulus-ref`` names a ``qti-assessment-stimulus`` file; a QTI
+    2.x item embeds an HTML passage as ``<object type="text/html" data="...">``. One passage
+    per item; without ``fetch`` nothing is read here and the constructs are refused.
+    """
+    if fetch is None:
+        return frozenset(), None, []
+    paths = tree.paths
+    refs = _children(tree.root, "assessmentStimulusRef")
+    objects = [
+        e
+        for e in body.iter()
+        if e.tag == "object"
+        and (
+            (e.get("type") or "").startswith(("text/html", "application/xhtml"))
+            or (e.get("data") or "").endswith((".html", ".htm", ".xhtml"))
+        )
+    ]
+    found = refs + objects
+    if not found:
+        return frozenset(), None, []
+    if len(found) > 1:
+        return (
+            frozenset(),
+            None,
+            [
+                Problem(
+                    file,
+                    paths[extra],
+                    _local(paths[extra].rsplit("/", 1)[-1]),
+                    f"{REFUSED_CONTENT}: an item may refer to one passage only",
+                )
+                for extra in found[1:]
+            ],
+        )
+    element = found[0]
+    where = paths[element]
+    href = element.get("href" if element in refs else "data") or ""
+    fetched = fetch(href)
+    field = "href" if element in refs else "data"
+    if isinstance(fetched, str):
+        return frozenset({element}), None, [Problem(file, where, field, fetched)]
+    package = file.rsplit(":", 1)[0]
+    if element in objects:
+        try:
+            text = fetched.data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return (
+                frozenset({element}),
+                None,
+                [Problem(file, where, field, "the passage is not UTF-8")],
+            )
+        inside = _BODY.search(text)
+        code = _NOT_CODE.sub("-", posixpath.splitext(fetched.path)[0]).strip("-")[:64]
+        raw = RawStimulus(
+            code=code,
+            content=inside.group(1) if inside else text,
+            location=where,
+            code_field="data",
+            content_field="object",
+            resolve_media=fetched.resolve_media,
+        )
+        return frozenset({element}), raw, []
+    try:
+        passage = _Tree.of(parse_xml(fetched.data))
+    except FileRefused as refused:
+        return frozenset({element}), None, [refused.problem(f"{package}:{fetched.path}")]
+    root = passage.root
+    stimulus_body = _child(root, "stimulusBody")
+    if root.tag != "assessmentStimulus" or stimulus_body is None:
+        return (
+            frozenset({element}),
+            None,
+            [
+                Problem(
+                    f"{package}:{fetched.path}",
+                    passage.paths[root],
+                    "",
+                    "expected a qti-assessment-stimulus with a qti-stimulus-body",
+                )
+            ],
+        )
+    problems = _refused_constructs(f"{package}:{fetched.path}", passage, stimulus_body, None)
+    html = _Html(passage)
+    content = html.inner(stimulus_body)
+    raw = RawStimulus(
+        code=root.get("identifier") or element.get("identifier"),
+        content=content,
+        title=root.get("title") or element.get("title"),
+        location=where,
+        code_field="identifier",
+        content_field="qti-stimulus-body",
+        media_locations={name: f"{fetched.path}: {path}" for name, path in html.images.items()},
+        resolve_media=fetched.resolve_media,
+    )
+    return frozenset({element}), raw, problems
+
+
+@dataclass(frozen=True, slots=True)
 class QtiDefaults:
     """Section and topic for items whose QTI carries none (QTI has no field for them)."""
 
@@ -478,6 +624,7 @@ def _read_item(
     file: str,
     metadata: Mapping[str, str],
     defaults: QtiDefaults,
+    fetch: Fetch | None = None,
 ) -> tuple[RawItem | None, list[Problem]]:
     root, paths = tree.root, tree.paths
     here = paths[root]
@@ -532,11 +679,12 @@ def _read_item(
             )
         ]
 
-    refused = _refused_constructs(file, tree, body, interaction)
-    if refused:
-        return None, refused
+    passage_elements, stimulus, passage_problems = _passage(file, tree, body, fetch)
+    refused = _refused_constructs(file, tree, body, interaction, passage_elements)
+    if refused or passage_problems:
+        return None, refused + passage_problems
 
-    html = _Html(tree)
+    html = _Html(tree, passage_elements)
     prompt = _child(interaction, "prompt")
     prompt_html = html.inner(prompt).strip() if prompt is not None else ""
     if prompt_html and "<p" not in prompt_html:
@@ -628,6 +776,7 @@ def _read_item(
             "shuffle": "shuffle",
         },
         locations={"key": paths[declaration], "stem": paths[body], "shuffle": where},
+        stimulus=stimulus,
         media_locations=html.images,
         missing={
             "section": NO_SECTION,
@@ -717,6 +866,7 @@ def read_qti_item(
     resolve_media: MediaResolver | None,
     defaults: QtiDefaults,
     metadata: Mapping[str, str] | None = None,
+    fetch: Fetch | None = None,
 ) -> Iterator[ParsedItem | Problem]:
     """Read one QTI item document.
 
@@ -734,6 +884,10 @@ def read_qti_item(
         Section and topic when neither the metadata nor the item gives them.
     metadata
         ``name:value`` keywords from the package manifest.
+    fetch
+        Reads a file named relative to the item (its passage) from the package; ``None`` for a
+        single file, whose passages cannot be read. Passages are read only when
+        ``rules.accept_stimuli``; otherwise an item with one is refused.
 
     Yields
     ------
@@ -745,7 +899,13 @@ def read_qti_item(
     except FileRefused as refused:
         yield refused.problem(file)
         return
-    raw, problems = _read_item(tree, file=file, metadata=metadata or {}, defaults=defaults)
+    raw, problems = _read_item(
+        tree,
+        file=file,
+        metadata=metadata or {},
+        defaults=defaults,
+        fetch=fetch if rules.accept_stimuli else None,
+    )
     if raw is None:
         yield from problems
         return
@@ -863,6 +1023,7 @@ def read_qti_package(
             resolve_media=resolver_for(posixpath.dirname(path)),
             defaults=defaults,
             metadata=_keywords(resource),
+            fetch=_fetcher(archive, names, posixpath.dirname(path), limits, resolver_for),
         )
     if not items:
         listed = ", ".join(f"{kind} ({count})" for kind, count in others.most_common(8))
@@ -919,8 +1080,12 @@ def _num(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def item_to_qti(item: Item) -> str:
-    """One item as a QTI 3.0 ``qti-assessment-item`` document."""
+def item_to_qti(item: Item, stimulus_href: str | None = None) -> str:
+    """One item as a QTI 3.0 ``qti-assessment-item`` document.
+
+    ``stimulus_href`` is where its passage's ``qti-assessment-stimulus`` file lies, relative
+    to the item document (required when the item has a passage).
+    """
     weighted = item.scoring is ScoringKind.WEIGHTED
     if weighted:
         entries = "".join(
@@ -953,12 +1118,38 @@ def item_to_qti(item: Item) -> str:
         '  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float">'
         "<qti-default-value><qti-value>0</qti-value></qti-default-value>"
         "</qti-outcome-declaration>\n"
+        f"{_stimulus_ref(item, stimulus_href)}"
         f"  <qti-item-body>{to_xhtml(item.stem)}"
         f'<qti-choice-interaction response-identifier="RESPONSE" shuffle="{shuffle}"'
         ' max-choices="1">'
         f"{choices}</qti-choice-interaction></qti-item-body>\n"
         f'  <qti-response-processing template="{TEMPLATE_BASE}{template}.xml"/>\n'
         "</qti-assessment-item>\n"
+    )
+
+
+def _stimulus_ref(item: Item, href: str | None) -> str:
+    if item.stimulus_ref is None:
+        return ""
+    if href is None:
+        raise KeyError(f"no passage file given for item {item.code} ({item.stimulus_ref})")
+    return (
+        f"  <qti-assessment-stimulus-ref identifier={quoteattr(item.stimulus_ref)}"
+        f" href={quoteattr(href)}/>\n"
+    )
+
+
+def stimulus_to_qti(stimulus: Stimulus) -> str:
+    """A passage as a QTI 3.0 ``qti-assessment-stimulus`` document."""
+    title = quoteattr(stimulus.title or stimulus.code)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<qti-assessment-stimulus xmlns="{QTI3_NAMESPACE}"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        f' xsi:schemaLocation="{QTI3_NAMESPACE} {QTI3_SCHEMA}"'
+        f" identifier={quoteattr(stimulus.code)} title={title}>\n"
+        f"  <qti-stimulus-body>{to_xhtml(stimulus.content)}</qti-stimulus-body>\n"
+        "</qti-assessment-stimulus>\n"
     )
 
 
@@ -977,7 +1168,30 @@ def _keyword_block(item: Item) -> str:
     return f"<metadata><imsmd:lom><imsmd:general>{keywords}</imsmd:general></imsmd:lom></metadata>"
 
 
-def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO[bytes]) -> int:
+def _write_stimulus(
+    archive: zipfile.ZipFile, layout: MediaLayout, stimulus: Stimulus, resources: list[str]
+) -> str:
+    folder = "stimuli/"
+    if not layout.fits_media(folder, stimulus.media):
+        folder = f"stimuli/{stimulus.code}/"
+    layout.claim_media(folder, stimulus.media)
+    path = f"{folder}{stimulus.code}.xml"
+    archive.writestr(path, stimulus_to_qti(stimulus).encode("utf-8"))
+    files = "".join(f"<file href={quoteattr(folder + m.name)}/>" for m in stimulus.media)
+    resources.append(
+        f"<resource identifier={quoteattr('stimulus-' + stimulus.code)}"
+        f' type="imsqti_stimulus_xmlv3p0" href={quoteattr(path)}>'
+        f"<file href={quoteattr(path)}/>{files}</resource>"
+    )
+    return path
+
+
+def write_qti_package(
+    items: Iterable[Item],
+    media: Mapping[str, bytes],
+    out: IO[bytes],
+    stimuli: Mapping[str, Stimulus] | None = None,
+) -> int:
     """Write items as a QTI 3.0 content package (ZIP with ``imsmanifest.xml``).
 
     Parameters
@@ -988,6 +1202,9 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
         Image bytes by SHA-256 (hex), for every image the items use.
     out
         A binary stream for the ZIP.
+    stimuli
+        The passages items refer to, by code: each is written once, as
+        ``stimuli/<code>.xml`` (``qti-assessment-stimulus``), with its images beside it.
 
     Returns
     -------
@@ -997,7 +1214,7 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
     Raises
     ------
     KeyError
-        When ``media`` lacks the bytes of an image an item uses.
+        When ``media`` lacks the bytes of an image an item uses, or ``stimuli`` a passage.
 
     Notes
     -----
@@ -1008,17 +1225,27 @@ def write_qti_package(items: Iterable[Item], media: Mapping[str, bytes], out: IO
     """
     layout = MediaLayout()
     resources: list[str] = []
+    written: dict[str, str] = {}  # passage code -> its file in the package
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for item in items:
             folder = "items/" if layout.fits("items/", item) else f"items/{item.code}/"
             layout.claim(folder, item)
             path = f"{folder}{item.code}.xml"
-            archive.writestr(path, item_to_qti(item).encode("utf-8"))
+            href: str | None = None
+            dependency = ""
+            if item.stimulus_ref is not None:
+                stimulus = (stimuli or {})[item.stimulus_ref]
+                if stimulus.code not in written:
+                    written[stimulus.code] = _write_stimulus(archive, layout, stimulus, resources)
+                href = posixpath.relpath(written[stimulus.code], posixpath.dirname(path))
+                dependency = f"<dependency identifierref={quoteattr('stimulus-' + stimulus.code)}/>"
+            archive.writestr(path, item_to_qti(item, href).encode("utf-8"))
             files = "".join(f"<file href={quoteattr(folder + m.name)}/>" for m in item.media)
             resources.append(
                 f"<resource identifier={quoteattr('item-' + item.code)}"
                 f' type="imsqti_item_xmlv3p0" href={quoteattr(path)}>'
-                f"{_keyword_block(item)}<file href={quoteattr(path)}/>{files}</resource>"
+                f"{_keyword_block(item)}<file href={quoteattr(path)}/>{files}{dependency}"
+                "</resource>"
             )
         image_files = layout.write_media(archive, media)
         manifest = (

@@ -286,7 +286,7 @@ def test_a_shared_stimulus_reference_is_refused_by_name() -> None:
     assert [(p.location, p.field) for p in problems] == [
         ("qti-assessment-item/qti-assessment-stimulus-ref", "qti-assessment-stimulus-ref")
     ]
-    assert "shared passages (stimuli) are not supported" in problems[0].message
+    assert "shared passages (stimuli) are not accepted by this import" in problems[0].message
 
 
 def test_passages_remote_images_and_video_are_refused_each_at_its_element() -> None:
@@ -577,3 +577,151 @@ def test_the_template_imports_and_shares_no_code_with_the_demo_bank() -> None:
     assert {i.code for i in items} & demo_codes == set()
     assert any(not i.shuffle for i in items)
     assert any(o.fixed for i in items for o in i.options)
+
+
+# Passages (stimuli) ---------------------------------------------------------------------------
+
+
+def package_of(folder: str) -> bytes:
+    root = FIDELITY / folder
+    return zipped(
+        {
+            str(path.relative_to(root)): path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
+    )
+
+
+def read_parsed(
+    name: str, data: bytes, **options: object
+) -> tuple[list[ParsedItem], list[Problem]]:
+    bank = open_bank_file(name, io.BytesIO(data), **options)  # type: ignore[arg-type]
+    found = list(check_upload([bank]))
+    return (
+        [r for r in found if isinstance(r, ParsedItem)],
+        [r for r in found if isinstance(r, Problem)],
+    )
+
+
+def test_a_qti3_passage_shared_by_two_items_is_read_once_as_a_stimulus() -> None:
+    bank = open_bank_file("bacaan.zip", io.BytesIO(package_of("stimulus_pkg")), accept_stimuli=True)
+    parsed = [r for r in check_upload([bank]) if isinstance(r, ParsedItem)]
+    assert [(p.item.code, p.item.stimulus_ref) for p in parsed] == [
+        ("TIU-BAC-001", "BACAAN-HUTAN"),
+        ("TIU-BAC-002", "BACAAN-HUTAN"),
+    ]
+    stimulus = parsed[0].stimulus
+    assert stimulus is not None
+    assert stimulus == parsed[1].stimulus
+    assert stimulus.title == "Hutan tropis"
+    assert "<math><mfrac><mn>1</mn><mn>10</mn></mfrac></math>" in stimulus.content
+    assert "<td>Papua</td><td>34</td>" in stimulus.content
+    assert [m.name for m in stimulus.media] == ["rambu.png"]
+    assert list(bank.media()) == ["stimuli/rambu.png"]
+    # The passage is not folded into the stem: it is shown beside the item.
+    assert parsed[0].item.stem == "<p>Pulau dengan hutan terluas menurut tabel adalah ...</p>"
+
+
+def test_without_accepting_passages_the_items_are_refused_not_shown_without_them() -> None:
+    items, problems = read("bacaan.zip", package_of("stimulus_pkg"))
+    assert items == []
+    assert [(p.file, p.location) for p in problems] == [
+        ("bacaan.zip:items/hutan-1.xml", "qti-assessment-item/qti-assessment-stimulus-ref"),
+        ("bacaan.zip:items/hutan-2.xml", "qti-assessment-item/qti-assessment-stimulus-ref"),
+    ]
+
+
+def test_a_qti2_html_passage_in_the_package_becomes_a_stimulus() -> None:
+    parsed, problems = read_parsed("pidato.zip", package_of("passage_pkg"), accept_stimuli=True)
+    assert problems == []
+    (record,) = parsed
+    assert record.item.stimulus_ref == "passages-pidato"
+    assert record.stimulus is not None
+    assert record.stimulus.content.startswith("<p>Saudara-saudara sekalian, kemerdekaan")
+    assert record.item.stem == "<p>Kemerdekaan disebut sebagai ...</p>"
+
+
+def test_a_passage_missing_from_the_package_is_located() -> None:
+    files = {
+        "imsmanifest.xml": (FIDELITY / "stimulus_pkg" / "imsmanifest.xml").read_bytes(),
+        "items/hutan-1.xml": (FIDELITY / "stimulus_pkg" / "items" / "hutan-1.xml").read_bytes(),
+        "items/hutan-2.xml": (FIDELITY / "stimulus_pkg" / "items" / "hutan-2.xml").read_bytes(),
+    }
+    _, problems = read_parsed("p.zip", zipped(files), accept_stimuli=True)
+    assert [(p.location, p.field, p.message) for p in problems] == [
+        (
+            "qti-assessment-item/qti-assessment-stimulus-ref",
+            "href",
+            "the passage file '../stimuli/bacaan-hutan.xml' is not in the package",
+        )
+    ] * 2
+
+
+def test_passages_round_trip_through_qti_and_json_exports() -> None:
+    parsed, _ = read_parsed("bacaan.zip", package_of("stimulus_pkg"), accept_stimuli=True)
+    items = [p.item for p in parsed]
+    stimulus = parsed[0].stimulus
+    assert stimulus is not None
+    stimuli = {stimulus.code: stimulus}
+    media = {stimulus.media[0].sha256: PNG}
+    for fmt in ("qti", "json"):
+        out = io.BytesIO()
+        summary = write_export(items, media, out, fmt=fmt, name="export.zip", stimuli=stimuli)
+        assert summary.images == 1
+        again, problems = read_parsed("export.zip", out.getvalue(), accept_stimuli=True)
+        assert problems == []
+        assert [p.item.content_hash() for p in again] == [i.content_hash() for i in items]
+        assert {p.stimulus.content_hash() for p in again if p.stimulus} == {stimulus.content_hash()}
+    out = io.BytesIO()
+    write_qti_package(items, media, out, stimuli)
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        assert names.count("stimuli/BACAAN-HUTAN.xml") == 1
+        assert (
+            'href="../stimuli/BACAAN-HUTAN.xml"' in archive.read("items/TIU-BAC-001.xml").decode()
+        )
+
+
+def json_with_passages(*contents: str) -> bytes:
+    items = [
+        {
+            "code": f"TIU-{n}",
+            "section": "TIU",
+            "topic": "bacaan",
+            "stem": "Gagasan utama bacaan adalah ...",
+            "key": "A",
+            "options": [{"label": "A", "text": "x"}, {"label": "B", "text": "y"}],
+            "stimulus": {"code": "BACAAN-1", "content": content},
+        }
+        for n, content in enumerate(contents)
+    ]
+    return json.dumps({"format": "ujian-bank/1", "items": items}).encode()
+
+
+def test_json_passages_are_read_and_one_code_may_not_name_two_texts() -> None:
+    parsed, problems = read_parsed(
+        "b.json", json_with_passages("<p>Teks</p>", "<p>Teks</p>"), accept_stimuli=True
+    )
+    assert problems == []
+    assert [p.item.stimulus_ref for p in parsed] == ["BACAAN-1", "BACAAN-1"]
+    _, problems = read_parsed(
+        "b.json", json_with_passages("<p>Teks</p>", "<p>Lain</p>"), accept_stimuli=True
+    )
+    assert [(p.location, p.field) for p in problems] == [("items[1] (line 1)", "stimulus")]
+    assert problems[0].message.startswith(
+        "passage 'BACAAN-1' differs from the passage of that code"
+    )
+
+
+def test_json_passages_are_refused_unless_accepted_and_judged_like_stems() -> None:
+    _, problems = read_parsed("b.json", json_with_passages("<p>Teks</p>"))
+    assert [(p.field, p.message.split(":")[0]) for p in problems] == [
+        ("stimulus.content", "refused, not stripped")
+    ]
+    _, problems = read_parsed(
+        "b.json", json_with_passages("<p>Teks<script>x()</script></p>"), accept_stimuli=True
+    )
+    assert [
+        (p.field, " at ".join(p.message.split(" at ")[1:2]).split(" ")[0]) for p in problems
+    ] == [("stimulus.content", "p/script")]

@@ -115,6 +115,7 @@ def test_item_problems_name_the_json_field() -> None:
                     "media",
                     "source",
                     "shuffle",
+                    "stimulus",
                 ]
             ),
         ),
