@@ -21,7 +21,7 @@ from item_bank.formats.base import (
 from item_bank.formats.safezip import SafeZip
 from item_bank.formats.xlsx import sheet_rows
 from item_bank.models import OPTION_LABELS
-from item_bank.validation import MediaResolver, RawItem, RawOption, Rules
+from item_bank.validation import MediaResolver, RawItem, RawOption, RawStimulus, Rules
 
 #: Option columns, ``option_a`` ... ``option_f``, and their points, ``points_a`` ... ``points_f``.
 OPTION_COLUMNS = tuple(f"option_{label.lower()}" for label in OPTION_LABELS)
@@ -48,8 +48,11 @@ COLUMNS: tuple[str, ...] = (
 #: Columns of an item's option order, read when present: ``shuffle`` (yes/no; blank is yes)
 #: and ``fixed`` (labels of the options that keep their place, such as ``E`` or ``C,D``).
 ORDER_COLUMNS: tuple[str, ...] = ("shuffle", "fixed")
+#: Columns of an item's passage: ``stimulus`` (its code) and ``stimulus_text`` (its HTML, which
+#: later rows of the same passage may leave empty).
+STIMULUS_COLUMNS: tuple[str, ...] = ("stimulus", "stimulus_text")
 #: Every column a bank file may have.
-ALL_COLUMNS: tuple[str, ...] = (*COLUMNS, *ORDER_COLUMNS)
+ALL_COLUMNS: tuple[str, ...] = (*COLUMNS, *ORDER_COLUMNS, *STIMULUS_COLUMNS)
 #: Columns a bank file must have; the others may be left out.
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "section", "topic", "stem", "option_a", "option_b")
 
@@ -109,8 +112,12 @@ class _Header:
         self._plain = [
             (name, self.index[name])
             for name in ALL_COLUMNS
-            if name in self.index and name not in OPTION_COLUMNS and name not in POINTS_COLUMNS
+            if name in self.index
+            and name not in OPTION_COLUMNS
+            and name not in POINTS_COLUMNS
+            and name not in STIMULUS_COLUMNS
         ]
+        self._passages: dict[str, object] = {}  # passage code -> its text, from its first row
 
     def item(self, cells: Sequence[object], location: str) -> RawItem:
         """One data row as a raw item."""
@@ -120,6 +127,7 @@ class _Header:
         raw = RawItem(location=location)
         for name, at in self._plain:
             setattr(raw, name, values[at])
+        raw.stimulus = self._stimulus(values, location)
         gap: str | None = None
         for label, text_at, points_at, column, points_column in self._options:
             text = None if text_at is None else values[text_at]
@@ -142,6 +150,25 @@ class _Header:
                 )
             )
         return raw
+
+    def _stimulus(self, values: Sequence[object], location: str) -> RawStimulus | None:
+        code_at, text_at = (self.index.get(name) for name in STIMULUS_COLUMNS)
+        code = None if code_at is None else values[code_at]
+        text = None if text_at is None else values[text_at]
+        if _blank(code) and _blank(text):
+            return None
+        key = str(code).strip() if not _blank(code) else ""
+        if _blank(text) and key in self._passages:
+            text = self._passages[key]  # the passage was written out on an earlier row
+        elif key and not _blank(text):
+            self._passages.setdefault(key, text)
+        return RawStimulus(
+            code=code,
+            content=text,
+            location=location,
+            code_field="stimulus",
+            content_field="stimulus_text",
+        )
 
 
 def _blank(value: object) -> bool:

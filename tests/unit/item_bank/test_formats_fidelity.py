@@ -725,3 +725,26 @@ def test_json_passages_are_refused_unless_accepted_and_judged_like_stems() -> No
     assert [
         (p.field, " at ".join(p.message.split(" at ")[1:2]).split(" ")[0]) for p in problems
     ] == [("stimulus.content", "p/script")]
+
+
+def test_csv_passage_columns_give_the_text_once_for_several_rows() -> None:
+    data = (
+        b"code,section,topic,stem,key,option_a,option_b,stimulus,stimulus_text\r\n"
+        b"TIU-1,TIU,bacaan,Gagasan utama ...,A,x,y,BACAAN-1,<p>Teks <b>bacaan</b></p>\r\n"
+        b"TIU-2,TIU,bacaan,Kata kunci ...,B,x,y,BACAAN-1,\r\n"
+        b"TIU-3,TIU,bacaan,Soal lain ...,B,x,y,BACAAN-2,\r\n"
+    )
+    parsed, problems = read_parsed("b.csv", data, accept_stimuli=True)
+    assert [(p.location, p.field, p.message) for p in problems] == [
+        ("row 4", "stimulus_text", "empty passage")
+    ]
+    assert [(p.item.stimulus_ref, p.stimulus.content if p.stimulus else None) for p in parsed] == [
+        ("BACAAN-1", "<p>Teks <b>bacaan</b></p>"),
+        ("BACAAN-1", "<p>Teks <b>bacaan</b></p>"),
+    ]
+    _, refused = read_parsed("b.csv", data)
+    assert {(p.location, p.field) for p in refused} == {
+        ("row 2", "stimulus_text"),
+        ("row 3", "stimulus_text"),
+        ("row 4", "stimulus_text"),
+    }
