@@ -13,7 +13,10 @@ Statuses (:mod:`exam_day.status`), ``StrEnum`` members equal to the stored strin
     deadline, voided), ``ADMITS_LOGIN`` (the sitting statuses that admit logins).
 
 The attempt (:mod:`exam_day.attempt`):
-    ``remaining_seconds(deadline_at, paused_at, now) -> int`` and the frozen ``AttemptState``
+    ``remaining_seconds(deadline_at, paused_at, now) -> int``, the save rule as a function of
+    the columns it reads (``save_refusal(status, device_generation, deadline_at, paused_at, *,
+    generation, now, grace) -> ExamDayError | None``, for the answer path's batches), and the
+    frozen ``AttemptState``
     (``AttemptState.of(row)``, ``.columns()``), with
 
     * questions: ``remaining(now) -> int | None``, ``time_over(now)``, ``is_expired(now,
@@ -45,7 +48,7 @@ Refusals (:mod:`exam_day.errors`), each an ``ExamDayError`` with ``detail``, ``k
 
 from __future__ import annotations
 
-from exam_day.attempt import AttemptState, remaining_seconds
+from exam_day.attempt import AttemptState, remaining_seconds, save_refusal
 from exam_day.errors import (
     AdaptiveLocked,
     AdaptivePosition,
@@ -118,4 +121,5 @@ __all__ = [
     "letter_of",
     "original_of",
     "remaining_seconds",
+    "save_refusal",
 ]

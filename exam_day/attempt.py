@@ -57,6 +57,9 @@ from exam_day.status import AttemptStatus, FinishReason, PausedBy, SittingStatus
 
 _ENDED = (AttemptStatus.FINISHED, AttemptStatus.VOIDED)
 _REPLACED = "this exam was opened on another computer; this one is logged out"
+# The plain string: comparing the driver's str with it skips the enum's slower comparison on
+# the answer path (every save of a batch passes here).
+_RUNNING: str = AttemptStatus.IN_PROGRESS.value
 
 
 def remaining_seconds(deadline_at: datetime, paused_at: datetime | None, now: datetime) -> int:
@@ -70,6 +73,45 @@ def remaining_seconds(deadline_at: datetime, paused_at: datetime | None, now: da
     """
     reference = paused_at or now
     return max(0, math.ceil((deadline_at - reference).total_seconds()))
+
+
+def save_refusal(
+    status: str,
+    device_generation: int,
+    deadline_at: datetime | None,
+    paused_at: datetime | None,
+    *,
+    generation: int,
+    now: datetime,
+    grace: timedelta,
+) -> ExamDayError | None:
+    """Why a save from device ``generation`` at ``now`` is refused, or None if it is admitted.
+
+    The one save rule, as a plain function of the four columns it reads so the answer path can
+    judge a batch of hundreds of saves without building a state per save. The order is fixed (a
+    client acts on the first that applies): device replaced, then not running, then paused, then
+    past the deadline plus grace. Returned rather than raised for the same reason.
+
+    Args:
+        status: The attempt's status (an :class:`AttemptStatus` or its stored string).
+        device_generation: The attempt's current device generation.
+        deadline_at: When its time runs out.
+        paused_at: When its clock was stopped, or None.
+        generation: The generation of the device that sent the save.
+        now: The server's current time.
+        grace: How long after the deadline an answer in flight is still taken.
+    """
+    if generation != device_generation:
+        return DeviceReplaced(_REPLACED)
+    if status != _RUNNING or deadline_at is None:
+        if status == AttemptStatus.READY:
+            return AttemptNotStarted("the exam has not been started yet")
+        return AttemptNotActive(f"the attempt is {status}; answers can no longer change")
+    if paused_at is not None:
+        return AttemptPaused("the exam is paused by the proctor; please wait")
+    if now > deadline_at + grace:
+        return DeadlinePassed("the exam time is over; this answer was not saved")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,23 +220,17 @@ class AttemptState:
 
     # -- saving an answer -----------------------------------------------------------------------
     def save_refusal(self, generation: int, now: datetime, grace: timedelta) -> ExamDayError | None:
-        """Why a save from device ``generation`` at ``now`` is refused, or None if admitted.
-
-        The order is fixed (a client acts on the first that applies): device replaced, then not
-        running, then paused, then past the deadline plus grace. Returned rather than raised so
-        the answer path judges a batch of saves without raising per refusal.
-        """
-        if generation != self.device_generation:
-            return DeviceReplaced(_REPLACED)
-        if self.status != AttemptStatus.IN_PROGRESS or self.deadline_at is None:
-            if self.status == AttemptStatus.READY:
-                return AttemptNotStarted("the exam has not been started yet")
-            return AttemptNotActive(f"the attempt is {self.status}; answers can no longer change")
-        if self.paused_at is not None:
-            return AttemptPaused("the exam is paused by the proctor; please wait")
-        if now > self.deadline_at + grace:
-            return DeadlinePassed("the exam time is over; this answer was not saved")
-        return None
+        """Why a save from device ``generation`` at ``now`` is refused, or None if admitted
+        (the rule is :func:`save_refusal`)."""
+        return save_refusal(
+            self.status,
+            self.device_generation,
+            self.deadline_at,
+            self.paused_at,
+            generation=generation,
+            now=now,
+            grace=grace,
+        )
 
     def check_device(self, generation: int) -> None:
         """Refuse a token of any device but the newest (reading the attempt, too).

@@ -30,6 +30,7 @@ from app.services.container import Services
 from app.services.refusals import AdaptivePosition
 from app.services.throttle import Policy
 from exam_day.attempt import AttemptState
+from exam_day.status import FinishReason
 
 router = APIRouter(prefix="/api/v1", tags=["candidate"])
 
@@ -277,7 +278,7 @@ def finish(body: FinishBody, claim: CandidateDep, svc: ServicesDep) -> Response:
         attempts.finish(
             session,
             attempt.id,
-            reason="candidate",
+            reason=FinishReason.CANDIDATE,
             now=svc.clock.now(),
             actor=f"attempt:{attempt.id}",
             runtimes=svc.runtimes,

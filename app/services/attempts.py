@@ -243,7 +243,7 @@ def finish(
     session: Session,
     attempt_id: int,
     *,
-    reason: str,
+    reason: FinishReason | str,
     now: datetime,
     actor: str,
     runtimes: RuntimeCache,

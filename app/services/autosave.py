@@ -26,7 +26,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -35,7 +35,7 @@ from app.clock import Clock
 from app.db import Database
 from app.errors import AppError, NotFound, Unavailable
 from app.services.refusals import DeadlinePassed, as_app_error
-from exam_day.attempt import AttemptState, remaining_seconds
+from exam_day.attempt import remaining_seconds, save_refusal
 from exam_day.errors import AdaptivePosition, AttemptNotStarted, NoSuchPosition, UnknownOption
 from exam_day.form import OPTION_LETTERS, FrozenForm, original_of
 from exam_day.status import AttemptStatus
@@ -111,6 +111,16 @@ class FormCache:
             while len(self._data) > self._capacity:
                 self._data.popitem(last=False)
         return orders
+
+
+class _Locked(NamedTuple):
+    """The columns of a locked attempt the save rule reads (as the driver returns them)."""
+
+    status: str
+    device_generation: int
+    deadline_at: datetime | None
+    paused_at: datetime | None
+    last_seen_at: datetime | None
 
 
 @dataclass
@@ -268,13 +278,13 @@ class AutosaveWriter:
         outcomes: list[SaveOutcome | AppError | None] = [None] * len(requests)
         expired: set[int] = set()
         with self._db.engine.begin() as conn:
-            attempts, last_seen_at = self._lock_attempts(conn, sql, ids)
+            attempts = self._lock_attempts(conn, sql, ids)
             # The newest save per (attempt, position) in this batch; older ones in the same
             # batch are answered as stale once the newest is known.
             accepted: dict[tuple[int, int], tuple[int, SaveRequest, int | None]] = {}
             for index, request in enumerate(requests):
-                state = attempts.get(request.attempt_id)
-                verdict = self._check(request, state, now)
+                row = attempts.get(request.attempt_id)
+                verdict = self._check(request, row, now)
                 if isinstance(verdict, AppError):
                     outcomes[index] = verdict
                     if isinstance(verdict, DeadlinePassed):
@@ -306,12 +316,9 @@ class AutosaveWriter:
             stored = self._stored_seqs(conn, sql, stale_keys) if stale_keys else {}
             seen = [
                 attempt_id
-                for attempt_id, state in attempts.items()
-                if state.running
-                and (
-                    (last_seen := last_seen_at.get(attempt_id)) is None
-                    or now - last_seen > LAST_SEEN_RESOLUTION
-                )
+                for attempt_id, row in attempts.items()
+                if row.status == AttemptStatus.IN_PROGRESS
+                and (row.last_seen_at is None or now - row.last_seen_at > LAST_SEEN_RESOLUTION)
             ]
             if seen:
                 conn.exec_driver_sql(*sql.touch(stamp, seen))
@@ -320,7 +327,7 @@ class AutosaveWriter:
         for index, request in enumerate(requests):
             if outcomes[index] is not None:
                 continue
-            state = attempts[request.attempt_id]
+            row = attempts[request.attempt_id]
             key = (request.attempt_id, request.position)
             won = key in applied and accepted[key][0] == index
             current = newest[key] if key in applied else stored.get(key, request.seq)
@@ -332,46 +339,56 @@ class AutosaveWriter:
                 # queue) but not applied: the newer answer stands and its seq is returned.
                 seq=request.seq if won else current,
                 applied=won,
-                remaining_seconds=state.remaining(now) or 0,
+                remaining_seconds=remaining_seconds(row.deadline_at, row.paused_at, now)
+                if row.deadline_at is not None
+                else 0,
                 saved_at=now,
             )
         return [o for o in outcomes if o is not None], expired
 
     def _lock_attempts(
         self, conn: Connection, sql: _DriverSQL, ids: list[int]
-    ) -> tuple[dict[int, AttemptState], dict[int, datetime | None]]:
-        """The batch's attempts (locked on PostgreSQL) as model states, and when each was last
-        seen; the forms not cached yet are read in the same transaction."""
-        states: dict[int, AttemptState] = {}
-        last_seen_at: dict[int, datetime | None] = {}
+    ) -> dict[int, _Locked]:
+        """The batch's attempts (locked on PostgreSQL); the forms not cached yet are read in
+        the same transaction."""
+        rows: dict[int, _Locked] = {}
         for attempt_id, status, deadline, paused, generation, last_seen in conn.exec_driver_sql(
             *sql.lock_attempts(ids)
         ):
-            states[int(attempt_id)] = AttemptState(
-                status=AttemptStatus(status),
-                device_generation=int(generation),
-                deadline_at=sql.read_time(deadline),
-                paused_at=sql.read_time(paused),
+            rows[int(attempt_id)] = _Locked(
+                status,
+                int(generation),
+                sql.read_time(deadline),
+                sql.read_time(paused),
+                sql.read_time(last_seen),
             )
-            last_seen_at[int(attempt_id)] = sql.read_time(last_seen)
-        missing = [i for i in states if self._forms.get(i) is None]
+        missing = [i for i in rows if self._forms.get(i) is None]
         if missing:
             for attempt_id, form in conn.exec_driver_sql(*sql.forms(missing)):
                 if form is not None:
                     self._forms.put(int(attempt_id), sql.read_json(form))
-        return states, last_seen_at
+        return rows
 
     def _check(
-        self, request: SaveRequest, state: AttemptState | None, now: datetime
+        self, request: SaveRequest, row: _Locked | None, now: datetime
     ) -> int | AppError | None:
         """The original option index to store (None: a blank), or the refusal.
 
-        The attempt's rules (device, status, pause, deadline) are the model's; what is left
-        here is the form lookup, from the cache.
+        The attempt's rules (device, status, pause, deadline) are the model's
+        (:func:`exam_day.attempt.save_refusal`, a plain call on the locked columns); what is
+        left here is the form lookup, from the cache.
         """
-        if state is None:
+        if row is None:
             return NotFound("no such attempt")
-        refusal = state.save_refusal(request.generation, now, self._grace)
+        refusal = save_refusal(
+            row.status,
+            row.device_generation,
+            row.deadline_at,
+            row.paused_at,
+            generation=request.generation,
+            now=now,
+            grace=self._grace,
+        )
         if refusal is not None:
             return as_app_error(refusal)
         orders = self._forms.get(request.attempt_id)

@@ -3,6 +3,11 @@
 Every app process runs one. They share the work through the database (``SKIP LOCKED`` on
 PostgreSQL; SQLite has one writer anyway), and finishing is exactly-once because it happens
 under the attempt's row lock (:func:`app.services.attempts.finish`).
+
+The query only lists candidates (running, unpaused, deadline before ``now - grace``: the SQL form
+of :meth:`exam_day.attempt.AttemptState.is_expired`). Whether one is really due is decided again
+by the model under the row lock, so an attempt a proctor paused or extended after the list was
+read is left alone (its finish is ``NotDue``).
 """
 
 from __future__ import annotations
