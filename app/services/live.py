@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
-from app.models.attempt import Attempt
 from app.models.result import Result
-from app.models.sitting import Sitting
+from app.repositories import public as public_repo
+from app.repositories import sittings as sitting_repo
 
 log = logging.getLogger("ujian.live")
 
@@ -28,44 +28,66 @@ POLL_SECONDS = 1.0
 OVERLAP = timedelta(seconds=10)
 
 
-def result_row(result: Result) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class BoardRow:
     """What the public board shows of one result: no name, no nomor peserta."""
-    return {
-        "pseudonym": result.pseudonym,
-        "sections": result.section_scores,
-        "total": result.total,
-        "passed": result.passed,
-        "finished_at": result.computed_at.isoformat(),
-    }
+
+    pseudonym: str
+    sections: dict[str, float]
+    total: float
+    passed: bool
+    finished_at: str  # ISO 8601 with its offset, as the board's clients have always read it
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as the JSON object an event carries."""
+        return {
+            "pseudonym": self.pseudonym,
+            "sections": dict(self.sections),
+            "total": self.total,
+            "passed": self.passed,
+            "finished_at": self.finished_at,
+        }
 
 
-def read_board(
-    db: Database, sitting_id: int, since: datetime | None
-) -> list[tuple[int, dict[str, Any]]]:
-    """Results of a sitting (excluding voided attempts) computed since ``since``."""
+def result_row(result: Result) -> BoardRow:
+    """The board's row of one result."""
+    return BoardRow(
+        pseudonym=result.pseudonym,
+        sections=dict(result.section_scores),
+        total=result.total,
+        passed=result.passed,
+        finished_at=result.computed_at.isoformat(),
+    )
+
+
+def board_rows(
+    session: Session, sitting_id: int, since: datetime | None
+) -> list[tuple[int, BoardRow]]:
+    """Results of a sitting (excluding voided attempts) computed since ``since``, by attempt."""
+    cutoff = None if since is None else since - OVERLAP
+    return [
+        (r.attempt_id, result_row(r))
+        for r in public_repo.finished_results(session, sitting_id, cutoff)
+    ]
+
+
+def read_board(db: Database, sitting_id: int, since: datetime | None) -> list[tuple[int, BoardRow]]:
+    """:func:`board_rows` in a read transaction of its own (the poller's)."""
     with db.read_session() as session:
-        statement = (
-            select(Result)
-            .join(Attempt, Attempt.id == Result.attempt_id)
-            .where(Result.sitting_id == sitting_id, Attempt.status == "finished")
-            .order_by(Result.computed_at, Result.attempt_id)
-        )
-        if since is not None:
-            statement = statement.where(Result.computed_at >= since - OVERLAP)
-        return [(r.attempt_id, result_row(r)) for r in session.scalars(statement)]
+        return board_rows(session, sitting_id, since)
 
 
 def sitting_exists(db: Database, sitting_id: int) -> bool:
     """Whether a sitting exists."""
     with db.read_session() as session:
-        return session.get(Sitting, sitting_id) is not None
+        return sitting_repo.sitting(session, sitting_id) is not None
 
 
 @dataclass
 class _Feed:
     sitting_id: int
-    queues: set[asyncio.Queue[list[dict[str, Any]]]] = field(default_factory=set)
-    seen: dict[int, dict[str, Any]] = field(default_factory=dict)
+    queues: set[asyncio.Queue[list[BoardRow]]] = field(default_factory=set)
+    seen: dict[int, BoardRow] = field(default_factory=dict)
     last: datetime | None = None
     task: asyncio.Task[None] | None = None
 
@@ -90,7 +112,7 @@ class LiveHub:
                 if feed.seen.get(attempt_id) != row:
                     feed.seen[attempt_id] = row
                     fresh.append(row)
-                finished = datetime.fromisoformat(row["finished_at"])
+                finished = datetime.fromisoformat(row.finished_at)
                 feed.last = finished if feed.last is None else max(feed.last, finished)
             if fresh:
                 for queue in list(feed.queues):
@@ -101,7 +123,7 @@ class LiveHub:
     @contextlib.asynccontextmanager
     async def subscribe(
         self, sitting_id: int
-    ) -> AsyncIterator[tuple[list[dict[str, Any]], asyncio.Queue[list[dict[str, Any]]]]]:
+    ) -> AsyncIterator[tuple[list[BoardRow], asyncio.Queue[list[BoardRow]]]]:
         """The board so far and a queue of later results, for as long as the block runs."""
         current = await run_in_threadpool(read_board, self._db, sitting_id, None)
         feed = self._feeds.get(sitting_id)
@@ -110,10 +132,10 @@ class LiveHub:
             for attempt_id, row in current:
                 feed.seen[attempt_id] = row
             feed.last = max(
-                (datetime.fromisoformat(r["finished_at"]) for _i, r in current), default=None
+                (datetime.fromisoformat(r.finished_at) for _i, r in current), default=None
             )
             self._feeds[sitting_id] = feed
-        queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+        queue: asyncio.Queue[list[BoardRow]] = asyncio.Queue()
         feed.queues.add(queue)
         if feed.task is None or feed.task.done():
             feed.task = asyncio.create_task(self._run(feed))

@@ -2,36 +2,88 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.models.attempt import Attempt, ResponseEvent
-from app.models.sitting import Registration
+from app.models.attempt import Attempt
+from app.repositories import attempts as attempt_repo
 from app.services.adaptive import answered_in, section_blocks, section_state
 from app.services.attempts import draw
-from app.services.autosave import OPTION_LETTERS
 from app.services.runtime import ExamRuntime, RuntimeCache
+from exam_day import OPTION_LETTERS, AttemptStatus, FrozenForm
 from item_bank.assembly import FormSeed
 from scoring import cat
 
 
-def _adaptive_matches(session: Session, runtime: ExamRuntime, attempt: Attempt) -> bool:
+@dataclass(frozen=True, slots=True)
+class ReplayOption:
+    """One option as the candidate saw it (letter), with its label in the bank and points."""
+
+    id: str
+    text: str
+    original_label: str
+    points: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerChange:
+    """One stored save of a position: when, which letter (None: cleared), flagged, which PC."""
+
+    at: datetime
+    seq: int
+    option: str | None
+    flagged: bool
+    device: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayItem:
+    """One position of the form as shown, with its key and every answer change."""
+
+    position: int
+    item: str
+    section: str
+    stem: str
+    options: tuple[ReplayOption, ...]
+    key: str | None
+    history: tuple[AnswerChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What a candidate saw, and whether a redraw from the seed gives exactly that form."""
+
+    attempt_id: int
+    nomor_peserta: str
+    exam: str
+    form_seed: dict[str, Any]
+    matches_served_form: bool
+    status: AttemptStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    items: tuple[ReplayItem, ...]
+    viewer: str
+
+
+def _adaptive_matches(
+    session: Session, runtime: ExamRuntime, attempt: Attempt, form: FrozenForm
+) -> bool:
     """Whether every adaptive item given equals the choice replayed from the seed and answers."""
     seed = int((attempt.form_seed or {}).get("adaptive_seed") or 0)
-    entries = list(attempt.form or [])
     for section in runtime.spec.adaptive_sections:
         adaptive = runtime.adaptive(section.code)
         lo, hi = section_blocks(runtime)[section.code]
         answers = answered_in(session, attempt.id, lo, hi)
-        _state, positions = section_state(runtime, section, entries, answers)
+        _state, positions = section_state(runtime, section, form, answers)
         responses = [
-            1 if answers[p] == runtime.items[int(entries[p - 1][0])].key_index else 0
+            1 if answers[p] == runtime.items[form.given(p).item_id].key_index else 0
             for p in positions
         ]
-        given = [int(entries[p - 1][0]) for p in range(lo, hi) if entries[p - 1] is not None]
+        given = [entry.item_id for entry in form.entries[lo - 1 : hi - 1] if entry is not None]
         choices = cat.replay(adaptive.section.bank, adaptive.rules, seed, responses)
         replayed = [int(adaptive.section.ids[c.item]) for c in choices]
         if len(given) > len(replayed):
@@ -44,102 +96,103 @@ def _adaptive_matches(session: Session, runtime: ExamRuntime, attempt: Attempt) 
     return True
 
 
-def replay(
-    session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str
-) -> dict[str, Any]:
-    """The candidate's items in order, as shown, with the key and every answer change."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None or attempt.form is None or attempt.form_seed is None:
-        msg = f"attempt {attempt_id} has no form (never started)"
-        raise NotFound(msg)
-    registration = session.get(Registration, attempt.registration_id)
-    assert registration is not None
-    runtime = runtimes.get(session, attempt.exam_id)
-    sitting_seed, slot = int(attempt.form_seed["sitting_seed"]), int(attempt.form_seed["slot"])
-    redrawn, _algorithm = draw(runtime, FormSeed(sitting_seed, slot))
-    served = [
-        None if entry is None else (int(entry[0]), [int(o) for o in entry[1]])
-        for entry in attempt.form
-    ]
-    # Fixed positions must equal the redraw; adaptive ones the choices replayed from the seed.
-    fixed_served = [
-        pair
-        for pair, entry in zip(served, attempt.form, strict=True)
-        if entry is not None and len(entry) == 2
-    ]
-    fixed_redrawn = [
-        (i.entry_id, list(i.option_order))
-        for i, entry in zip(redrawn.items, attempt.form, strict=True)
-        if entry is not None and len(entry) == 2
-    ]
-    matches = (
-        fixed_served == fixed_redrawn
-        and redrawn.bank_digest == attempt.form_seed.get("bank_digest")
-        and _adaptive_matches(session, runtime, attempt)
-    )
-    history: dict[int, list[dict[str, Any]]] = {}
-    for event in session.scalars(
-        select(ResponseEvent)
-        .where(ResponseEvent.attempt_id == attempt_id)
-        .order_by(ResponseEvent.position, ResponseEvent.seq)
-    ):
-        pair = served[event.position - 1] if 1 <= event.position <= len(served) else None
-        order = pair[1] if pair is not None else []
+def _history(session: Session, attempt_id: int, form: FrozenForm) -> dict[int, list[AnswerChange]]:
+    """Every stored save of the attempt by position, as the letters the candidate saw."""
+    history: dict[int, list[AnswerChange]] = {}
+    for event in attempt_repo.response_events(session, attempt_id):
+        entry = form.entries[event.position - 1] if 1 <= event.position <= len(form) else None
+        order = entry.option_order if entry is not None else ()
         shown = (
             OPTION_LETTERS[order.index(event.option)]
             if event.option is not None and event.option in order
             else None
         )
         history.setdefault(event.position, []).append(
-            {
-                "at": event.at,
-                "seq": event.seq,
-                "option": shown,
-                "flagged": event.flagged,
-                "device": event.device_generation,
-            }
+            AnswerChange(
+                at=event.at,
+                seq=event.seq,
+                option=shown,
+                flagged=event.flagged,
+                device=event.device_generation,
+            )
         )
+    return history
+
+
+def replay(
+    session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str
+) -> dict[str, Any]:
+    """:func:`replay_of` as the plain JSON-ready object its route validates into its body."""
+    return asdict(replay_of(session, attempt_id, runtimes=runtimes, viewer=viewer))
+
+
+def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str) -> Replay:
+    """The candidate's items in order, as shown, with the key and every answer change."""
+    attempt = attempt_repo.attempt(session, attempt_id)
+    if attempt is None or attempt.form is None or attempt.form_seed is None:
+        msg = f"attempt {attempt_id} has no form (never started)"
+        raise NotFound(msg)
+    registration = attempt_repo.registration(session, attempt.registration_id)
+    assert registration is not None
+    form = FrozenForm.decode(attempt.form)
+    runtime = runtimes.get(session, attempt.exam_id)
+    sitting_seed, slot = int(attempt.form_seed["sitting_seed"]), int(attempt.form_seed["slot"])
+    redrawn, _algorithm = draw(runtime, FormSeed(sitting_seed, slot))
+    # Fixed positions must equal the redraw; adaptive ones the choices replayed from the seed.
+    fixed_served = [
+        (entry.item_id, entry.option_order)
+        for entry in form
+        if entry is not None and not entry.adaptive
+    ]
+    fixed_redrawn = [
+        (drawn.entry_id, tuple(drawn.option_order))
+        for drawn, entry in zip(redrawn.items, form, strict=True)
+        if entry is not None and not entry.adaptive
+    ]
+    matches = (
+        fixed_served == fixed_redrawn
+        and redrawn.bank_digest == attempt.form_seed.get("bank_digest")
+        and _adaptive_matches(session, runtime, attempt, form)
+    )
+    history = _history(session, attempt_id, form)
     items = []
-    for position, pair in enumerate(served, start=1):
-        if pair is None:
+    for position, entry in enumerate(form, start=1):
+        if entry is None:
             continue
-        item_id, order = pair
-        content = runtime.items[item_id]
-        key_shown = (
-            OPTION_LETTERS[order.index(content.key_index)]
-            if content.key_index is not None
-            else None
-        )
+        order = entry.option_order
+        content = runtime.items[entry.item_id]
         items.append(
-            {
-                "position": position,
-                "item": f"{content.code} v{content.version}",
-                "section": content.section,
-                "stem": content.stem,
-                "options": [
-                    {
-                        "id": OPTION_LETTERS[k],
-                        "text": content.options[original],
-                        "original_label": content.option_labels[original],
-                        "points": None
+            ReplayItem(
+                position=position,
+                item=f"{content.code} v{content.version}",
+                section=content.section,
+                stem=content.stem,
+                options=tuple(
+                    ReplayOption(
+                        id=OPTION_LETTERS[k],
+                        text=content.options[original],
+                        original_label=content.option_labels[original],
+                        points=None
                         if content.option_points is None
                         else content.option_points[original],
-                    }
+                    )
                     for k, original in enumerate(order)
-                ],
-                "key": key_shown,
-                "history": history.get(position, []),
-            }
+                ),
+                key=None
+                if content.key_index is None
+                else OPTION_LETTERS[order.index(content.key_index)],
+                history=tuple(history.get(position, ())),
+            )
         )
-    return {
-        "attempt_id": attempt_id,
-        "nomor_peserta": registration.nomor_peserta,
-        "exam": f"{runtime.code} v{runtime.version}",
-        "form_seed": attempt.form_seed,
-        "matches_served_form": matches,
-        "status": attempt.status,
-        "started_at": attempt.started_at,
-        "finished_at": attempt.finished_at,
-        "items": items,
-        "viewer": viewer,
-    }
+    return Replay(
+        attempt_id=attempt_id,
+        nomor_peserta=registration.nomor_peserta,
+        exam=f"{runtime.code} v{runtime.version}",
+        form_seed=dict(attempt.form_seed),
+        matches_served_form=matches,
+        status=AttemptStatus(attempt.status),
+        started_at=attempt.started_at,
+        finished_at=attempt.finished_at,
+        items=tuple(items),
+        viewer=viewer,
+    )

@@ -4,33 +4,38 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models.attempt import Attempt, Response
+from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration
-from app.security import derive_key
+from app.repositories import attempts as attempt_repo
+from app.repositories import public as public_repo
 from app.services.adaptive import section_blocks
 from app.services.adaptive import section_scores as adaptive_scores
 from app.services.runtime import ExamRuntime
+from app.signing import Signer
+from exam_day import FrozenForm
 from scoring.pseudonym import pseudonym
 from scoring.results import AttemptResult, score_attempt
 from scoring.thresholds import RuleResult, explain, rule_set_for
 
 SLIP_MAC_LENGTH = 12
+#: The signer purposes of this module (their sub-keys must never change: printed slips and
+#: published pseudonyms depend on them).
+SLIP_PURPOSE = "slip"
+PSEUDONYM_PURPOSE = "pseudonym"
 
 
 def pseudonym_key(secret: bytes) -> bytes:
     """The key of public pseudonyms (a sub-key: it never signs anything else)."""
-    return derive_key(secret, "pseudonym")
+    return Signer(secret, PSEUDONYM_PURPOSE).key
 
 
 def candidate_pseudonym(secret: bytes, exam_code: str, nomor_peserta: str) -> str:
@@ -58,10 +63,17 @@ def slip_code(secret: bytes, result: Result) -> str:
     The MAC covers the scores, so a code typed from a forged or altered slip fails, and a slip
     printed before an audited rescoring is recognised as superseded.
     """
-    key = derive_key(secret, "slip")
-    mac = hmac.new(key, f"{result.slip_code}:{result_digest(result)}".encode(), hashlib.sha256)
-    tag = base64.b32encode(mac.digest()).decode()[:SLIP_MAC_LENGTH]
-    return f"{result.slip_code}-{tag}"
+    return f"{result.slip_code}-{_slip_mac(secret, result)}"
+
+
+def _slip_message(result: Result) -> str:
+    return f"{result.slip_code}:{result_digest(result)}"
+
+
+def _slip_mac(secret: bytes, result: Result) -> str:
+    return Signer(secret, SLIP_PURPOSE).sign(
+        _slip_message(result), encoding="base32", length=SLIP_MAC_LENGTH
+    )
 
 
 def new_slip_serial() -> str:
@@ -81,15 +93,16 @@ class SlipCheck:
 
 def verify_slip(session: Session, secret: bytes, code: str) -> SlipCheck:
     """Check a slip code against the stored result."""
-    serial, _, _tag = code.strip().upper().partition("-")
-    if not serial or not _tag:
+    serial, _, tag = code.strip().upper().partition("-")
+    if not serial or not tag:
         return SlipCheck(False, None, "this is not a slip code", "malformed")
-    result = session.scalars(select(Result).where(Result.slip_code == serial)).one_or_none()
+    result = public_repo.result_by_slip_serial(session, serial)
     if result is None:
         return SlipCheck(
             False, None, "no result has this code: the slip is not authentic", "unknown"
         )
-    if not hmac.compare_digest(slip_code(secret, result), code.strip().upper()):
+    signer = Signer(secret, SLIP_PURPOSE)
+    if not signer.verify(_slip_message(result), tag, encoding="base32", length=SLIP_MAC_LENGTH):
         return SlipCheck(
             False,
             result,
@@ -102,9 +115,9 @@ def verify_slip(session: Session, secret: bytes, code: str) -> SlipCheck:
 
 def responses_by_position(session: Session, attempt: Attempt) -> list[int | None]:
     """Current answers as original option indices (None = blank), in position order."""
-    n = len(attempt.form or [])
+    n = 0 if attempt.form is None else len(FrozenForm.decode(attempt.form))
     answers: list[int | None] = [None] * n
-    for response in session.scalars(select(Response).where(Response.attempt_id == attempt.id)):
+    for response in attempt_repo.responses(session, attempt.id):
         if 1 <= response.position <= n:
             answers[response.position - 1] = response.option
     return answers
@@ -119,12 +132,11 @@ def compute_result(
     (its ability estimate and SE come back beside the result).
     """
     spec = runtime.spec
-    entries = list(attempt.form or [])
+    form = FrozenForm.decode(attempt.form or [])
     if not spec.adaptive_sections:
-        item_ids = [int(entry[0]) for entry in entries]
         scored = score_attempt(
             runtime.table,
-            runtime.form_rows(item_ids),
+            runtime.form_rows(form.item_ids()),
             answers,
             spec.rules,
             rule_sets=spec.categories,
@@ -138,7 +150,7 @@ def compute_result(
         positions = [p for s in fixed for p in range(*blocks[s.code])]
         partial = score_attempt(
             runtime.table,
-            runtime.form_rows([int(entries[p - 1][0]) for p in positions]),
+            runtime.form_rows([form.given(p).item_id for p in positions]),
             [answers[p - 1] for p in positions],
             [s.rule for s in fixed],
             rule_sets=(),
@@ -147,7 +159,7 @@ def compute_result(
         scores.update(partial.section_scores)
     given = {p: a for p, a in enumerate(answers, start=1) if a is not None}
     abilities: dict[str, Any] = {}
-    for code, adaptive in adaptive_scores(runtime, entries, given).items():
+    for code, adaptive in adaptive_scores(runtime, form, given).items():
         scores[code] = adaptive.scale_score
         abilities[code] = {
             "theta": adaptive.theta,

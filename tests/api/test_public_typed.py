@@ -250,3 +250,53 @@ def test_replay_body(client, committee, finished):
     assert set(body["form_seed"]) >= {"sitting_seed", "slot", "bank_digest"}
     assert body["matches_served_form"] is True
     assert [i["position"] for i in body["items"]] == [1, 2, 3, 4, 5]
+
+
+def test_every_proctor_and_public_json_route_describes_its_body(app):
+    """Each JSON answer of these routes has a schema in /openapi.json (not an empty object)."""
+    document = app.openapi()
+    untyped = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not {"proctor", "public"} & set(operation.get("tags", ())):
+                continue
+            content = operation["responses"].get("200", {}).get("content", {})
+            if "application/json" not in content:
+                continue  # an event stream or an image
+            if not content["application/json"].get("schema"):
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []
+
+
+def test_a_slip_code_printed_before_the_shared_signer_still_verifies(client, app, db, finished):
+    """The slip MAC is computed here the way it was first printed (HMAC-SHA256 under the
+    "slip" sub-key, base32, 12 characters): codes on paper must keep verifying."""
+    import base64
+    import hashlib
+    import hmac
+
+    from app.models.result import Result
+    from app.services.results import result_digest
+
+    code = finished[0]["result"]["slip_code"]
+    serial = code.split("-")[0]
+    with db.read_session() as session:
+        result = session.query(Result).filter_by(slip_code=serial).one()
+        digest = result_digest(result)
+    key = hmac.new(app.state.secret, b"ujian:slip", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{serial}:{digest}".encode(), hashlib.sha256).digest()
+    printed = f"{serial}-{base64.b32encode(mac).decode()[:12]}"
+
+    assert code == printed
+    for typed in (printed, printed.lower(), f"  {printed} "):
+        assert client.get(f"/api/v1/public/slips/{typed}").json()["authentic"] is True
+    other_purpose = hmac.new(
+        hmac.new(app.state.secret, b"ujian:pseudonym", hashlib.sha256).digest(),
+        f"{serial}:{digest}".encode(),
+        hashlib.sha256,
+    ).digest()
+    forged = f"{serial}-{base64.b32encode(other_purpose).decode()[:12]}"
+    checked = client.get(f"/api/v1/public/slips/{forged}").json()
+    assert checked["authentic"] is False
+    assert checked["reason_code"] == "altered"
+    assert checked["slip"]["total"] == finished[0]["result"]["total"]
