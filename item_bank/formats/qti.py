@@ -181,6 +181,47 @@ class _Tree:
         return cls(root=root, paths=paths, version=version)
 
 
+def _unfence(tree: _Tree) -> None:
+    """Rewrite MathML 2's ``<mfenced>`` as the ``<mrow>`` of ``<mo>`` fences MathML Core renders.
+
+    ``<mfenced open="[" separators=";">a b</mfenced>`` shows as ``[a;b]`` in MathML 2; browsers
+    no longer render ``mfenced``, but they do render ``<mrow><mo>[</mo>a<mo>;</mo>b<mo>]</mo>
+    </mrow>``, which is what the specification defines it to mean. Nested fences are rewritten
+    inside out; new elements take the path of the ``mfenced`` they replace (for reports).
+    """
+
+    def visit(element: Element) -> None:
+        for index, child in enumerate(list(element)):
+            visit(child)
+            if child.tag != "mfenced":
+                continue
+            where = tree.paths[child]
+
+            def mo(text: str, where: str = where) -> Element:
+                operator = Element("mo")
+                operator.text = text
+                tree.paths[operator] = where
+                return operator
+
+            opening, closing = child.get("open", "("), child.get("close", ")")
+            separators = "".join(child.get("separators", ",").split())
+            row = Element("mrow")
+            row.tail = child.tail
+            tree.paths[row] = where
+            if opening:
+                row.append(mo(opening))
+            for position, part in enumerate(list(child)):
+                if position and separators:
+                    row.append(mo(separators[min(position - 1, len(separators) - 1)]))
+                part.tail = None
+                row.append(part)
+            if closing:
+                row.append(mo(closing))
+            element[index] = row
+
+    visit(tree.root)
+
+
 def _version_of(tag: str) -> str:
     if "imsqti_v2p2" in tag:
         return "2.2"
@@ -577,6 +618,7 @@ def _passage(
         return frozenset({element}), raw, []
     try:
         passage = _Tree.of(parse_xml(fetched.data))
+        _unfence(passage)
     except FileRefused as refused:
         return frozenset({element}), None, [refused.problem(f"{package}:{fetched.path}")]
     root = passage.root
@@ -899,6 +941,7 @@ def read_qti_item(
     except FileRefused as refused:
         yield refused.problem(file)
         return
+    _unfence(tree)
     raw, problems = _read_item(
         tree,
         file=file,

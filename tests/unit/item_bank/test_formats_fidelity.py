@@ -251,6 +251,24 @@ def test_a_formula_is_part_of_the_content_hash() -> None:
     assert first.content_hash() != second.content_hash()
 
 
+def test_mathml2_fences_become_the_operators_browsers_render() -> None:
+    data = (
+        (FIDELITY / "mathml_options_v2p2.xml")
+        .read_bytes()
+        .replace(
+            b"<m:msqrt><m:mn>6</m:mn></m:msqrt>",
+            b'<m:mfenced open="[" close="]" separators=";"><m:mn>1</m:mn><m:mfenced><m:mi>a</m:mi>'
+            b"<m:mi>b</m:mi></m:mfenced><m:mn>3</m:mn></m:mfenced>",
+        )
+    )
+    (item,), problems = read("f.xml", data)
+    assert problems == []
+    assert item.options[1].text == (
+        "<math><mrow><mo>[</mo><mn>1</mn><mo>;</mo><mrow><mo>(</mo><mi>a</mi><mo>,</mo>"
+        "<mi>b</mi><mo>)</mo></mrow><mo>;</mo><mn>3</mn><mo>]</mo></mrow></math>"
+    )
+
+
 def test_qti_export_puts_mathml_in_its_namespace() -> None:
     item = fixture("mathml_options_v2p2.xml")
     out = io.BytesIO()
@@ -304,7 +322,7 @@ def test_video_mathml_outside_the_core_and_strike_through_are_refused() -> None:
     assert items == []
     assert [(p.location, p.message.split(": ")[1].split(" ")[0]) for p in problems] == [
         ("qti-assessment-item/qti-item-body/video", "<video>"),
-        ("qti-assessment-item/qti-item-body/p/math/mfenced", "<mfenced>"),
+        ("qti-assessment-item/qti-item-body/p/math/menclose", "<menclose>"),
         ("qti-assessment-item/qti-item-body/qti-choice-interaction/qti-simple-choice[2]/s", "<s>"),
     ]
 
