@@ -1,15 +1,20 @@
-"""Body of the committee's replay of an attempt: the form as served, with every answer change."""
+"""Body of the committee's replay of an attempt: the form as served, with every answer change.
+
+Read from the replay service's values by attribute (or from a mapping of the same fields).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AnswerChange(BaseModel):
     """One stored save of a position, as the candidate's letter."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     at: datetime
     seq: int
@@ -21,6 +26,8 @@ class AnswerChange(BaseModel):
 class ReplayOption(BaseModel):
     """An option in the candidate's order, with its bank label and points."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     text: str
     original_label: str
@@ -29,6 +36,8 @@ class ReplayOption(BaseModel):
 
 class ReplayItem(BaseModel):
     """One position of the served form."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     position: int
     item: str = Field(description="item code and version, e.g. TWK-001 v2")
@@ -41,6 +50,8 @@ class ReplayItem(BaseModel):
 
 class ReplayOut(BaseModel):
     """What a candidate saw and did, redrawn from the stored seed and checked against it."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     attempt_id: int
     nomor_peserta: str
