@@ -70,6 +70,8 @@ CP3_NAMESPACE = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 CP3_SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqtiv3p0_imscpv1p2_v1p0.xsd"
 LOM_NAMESPACE = "http://ltsc.ieee.org/xsd/LOM"
 TEMPLATE_BASE = "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/"
+#: The manifest identifier of this engine's own QTI exports (an item's ``source.qti_package``).
+EXPORT_IDENTITY = "ujian-bank-export"
 
 #: Item metadata read from ``name:value`` keywords, named as the CSV columns.
 KEYWORD_FIELDS = ("section", "topic", "level", "p_value", "irt_a", "irt_b", "irt_c", "status")
@@ -808,7 +810,8 @@ def _read_item(
         irt_b=metadata.get("irt_b"),
         irt_c=metadata.get("irt_c"),
         status=metadata.get("status"),
-        source=_source(root, tree, identifiers, keep_ids),
+        source=_source(root, tree, identifiers, keep_ids)
+        | {k: v for k, v in metadata.items() if k in {"qti_package", "qti_resource"}},
         # QTI's default is not to shuffle (the attribute is required in 2.x, optional in 3.0).
         shuffle=interaction.get("shuffle") or "false",
         fields={
@@ -959,8 +962,8 @@ def read_qti_item(
     yield from problems
 
 
-def _resources(archive: SafeZip) -> Iterator[tuple[str, Element]]:
-    """Each ``resource`` of the manifest with its element path, streamed.
+def _resources(archive: SafeZip) -> Iterator[tuple[str, Element, str]]:
+    """Each ``resource`` of the manifest with its element path and the manifest's identifier.
 
     A national bank's manifest lists tens of thousands of resources; each is released once
     its item has been read.
@@ -969,18 +972,30 @@ def _resources(archive: SafeZip) -> Iterator[tuple[str, Element]]:
         path: list[str] = []
         holder: Element | None = None
         count = 0
+        identity = ""
         for event, element in xml_events(stream, what=MANIFEST):
             name = _local(element.tag)
             if event == "start":
                 path.append(name)
+                if len(path) == 1:
+                    identity = element.get("identifier") or ""
                 if path[1:] == ["resources"]:
                     holder = element
                 continue
             if path[1:] == ["resources", "resource"] and holder is not None:
                 count += 1
-                yield f"{path[0]}/resources/resource[{count}]", element
+                yield f"{path[0]}/resources/resource[{count}]", element, identity
                 holder.clear()
             path.pop()
+
+
+def _identity(package: str, resource: Element) -> dict[str, str]:
+    # Where the item came from, so that a later upload of the same package can be told apart
+    # from an unrelated item that happens to share its identifier.
+    found = {"qti_package": package} if package else {}
+    if resource.get("identifier"):
+        found["qti_resource"] = resource.get("identifier") or ""
+    return found
 
 
 def _keywords(resource: Element) -> dict[str, str]:
@@ -1035,7 +1050,7 @@ def read_qti_package(
     names = set(archive.names)
     items = 0
     others: Counter[str] = Counter()
-    for where, resource in _resources(archive):
+    for where, resource, identity in _resources(archive):
         kind = resource.get("type") or ""
         if kind.startswith("imsqti_xmlv1"):
             yield Problem(file, where, "type", "QTI 1.x is not supported: export as QTI 2.1 or 3.0")
@@ -1065,7 +1080,7 @@ def read_qti_package(
             rules=rules,
             resolve_media=resolver_for(posixpath.dirname(path)),
             defaults=defaults,
-            metadata=_keywords(resource),
+            metadata=_keywords(resource) | _identity(identity, resource),
             fetch=_fetcher(archive, names, posixpath.dirname(path), limits, resolver_for),
         )
     if not items:
@@ -1295,7 +1310,7 @@ def write_qti_package(
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<manifest xmlns="{CP3_NAMESPACE}" xmlns:imsmd="{LOM_NAMESPACE}"'
             ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-            f' xsi:schemaLocation="{CP3_NAMESPACE} {CP3_SCHEMA}" identifier="ujian-bank-export">\n'
+            f' xsi:schemaLocation="{CP3_NAMESPACE} {CP3_SCHEMA}" identifier="{EXPORT_IDENTITY}">\n'
             "<metadata><schema>QTI Package</schema>"
             "<schemaversion>3.0.0</schemaversion></metadata>\n"
             "<organizations/>\n<resources>\n"

@@ -766,3 +766,16 @@ def test_csv_passage_columns_give_the_text_once_for_several_rows() -> None:
         ("row 3", "stimulus_text"),
         ("row 4", "stimulus_text"),
     }
+
+
+def test_package_items_name_the_package_they_came_from() -> None:
+    parsed, _ = read_parsed("bacaan.zip", package_of("stimulus_pkg"), accept_stimuli=True)
+    assert [(p.item.source["qti_package"], p.item.source["qti_resource"]) for p in parsed] == [
+        ("PAKET-BACAAN", "ITEM-1"),
+        ("PAKET-BACAAN", "ITEM-2"),
+    ]
+    out = io.BytesIO()
+    write_qti_package([fixture("true_false_v3p0.xml")], {}, out)
+    (again,), _ = read("export.zip", out.getvalue())
+    assert again.source["qti_package"] == "ujian-bank-export"
+    assert again.source["qti_resource"] == "item-TWK-UUD-030"
