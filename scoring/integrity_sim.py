@@ -161,9 +161,11 @@ def _answers(
     p = c + (1.0 - c) / (1.0 + np.exp(-a * (theta[:, None] - b)))
     right = rng.random((n, n_items)) < p
     cumulative = np.cumsum(pull, axis=1)
-    draw = rng.random((n, n_items, 1))
-    distractor = (draw > cumulative[None, :, :]).sum(axis=2)
-    distractor = np.minimum(distractor, N_OPTIONS - 2)
+    draw = rng.random((n, n_items))
+    # Inverse CDF one threshold at a time: no n × items × options array at national scale.
+    distractor = np.zeros((n, n_items), dtype=np.int64)
+    for option in range(N_OPTIONS - 2):
+        distractor += draw > cumulative[:, option]
     wrong = (keys + 1 + distractor) % N_OPTIONS
     answers = np.where(right, keys, wrong)
     answers = np.where(rng.random((n, n_items)) < BLANK_SHARE, BLANK, answers)
@@ -183,6 +185,20 @@ def simulate_sitting(n_candidates: int, n_items: int, rng: np.random.Generator) 
     times = np.exp(beta - tau[:, None] + noise)
     seat = rng.permutation(n_candidates).astype(np.int64) + 1
     return SimulatedSitting(responses, keys, times, seat, theta, a, b, pull)
+
+
+def simulate_responses(
+    n_candidates: int, n_items: int, rng: np.random.Generator, *, chunk: int = 50_000
+) -> tuple[NDArray[np.int16], IntArray]:
+    """Honest answers and keys only (no times), drawn in blocks: for national-scale benches."""
+    a, b, c, pull = _items(rng, n_items)
+    keys = rng.integers(0, N_OPTIONS, n_items).astype(np.int64)
+    responses = np.empty((n_candidates, n_items), dtype=np.int16)
+    for start in range(0, n_candidates, chunk):
+        stop = min(start + chunk, n_candidates)
+        theta = rng.standard_normal(stop - start)
+        responses[start:stop] = _answers(rng, theta, a=a, b=b, pull=pull, keys=keys, c=c)
+    return responses, keys
 
 
 def _seat_neighbours(seat: IntArray) -> list[list[int]]:

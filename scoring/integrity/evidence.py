@@ -71,9 +71,9 @@ REASONS: Mapping[IntegrityFlagCode, Mapping[str, str]] = {
     },
     IntegrityFlagCode.SPEED_PATTERN: {
         "id": "{fast_count:.0f} soal dijawab jauh lebih cepat daripada kecepatan peserta ini "
-        "sendiri (kecocokan waktu respons l_t = {lt:.1f}, p = {p_value:.2g}).",
+        "sendiri (sisi cepat kecocokan waktu respons = {fast_lt:.1f}, p = {p_value:.2g}).",
         "en": "{fast_count:.0f} items were answered far faster than this candidate's own pace "
-        "(response-time fit l_t = {lt:.1f}, p = {p_value:.2g}).",
+        "(fast side of the response-time fit = {fast_lt:.1f}, p = {p_value:.2g}).",
     },
     IntegrityFlagCode.ANSWER_CHANGES: {
         "id": "{wrong_to_right:.0f} dari {changes:.0f} perubahan jawaban berpindah dari salah ke "
@@ -229,11 +229,12 @@ def rank_evidence(
             np.flatnonzero(t.speed_flag),
             lambda i: IntegrityFlag(
                 IntegrityFlagCode.SPEED_PATTERN,
-                _strength(float(t.lt_p[i])),
+                _strength(float(t.fast_p[i])),
                 {
                     "fast_count": float(t.fast_count[i]),
+                    "fast_lt": float(t.fast_lt[i]),
                     "lt": float(t.lt[i]),
-                    "p_value": float(t.lt_p[i]),
+                    "p_value": float(t.fast_p[i]),
                     "tau": float(t.tau[i]),
                     "n_timed": float(t.n_timed[i]),
                 },

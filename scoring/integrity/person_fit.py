@@ -65,7 +65,7 @@ from scoring.integrity.common import (
     ScoredResponses,
     normal_sf,
 )
-from scoring.irt import AbilityMethod, ItemParams, estimate_abilities, probability
+from scoring.irt import DEFAULT_THETA_BOUND, ItemParams, probability
 
 #: ``l_z`` (or ``l_z*``) below minus this is flagged: one-sided 0.5 % of the standard normal.
 #: The lower tail of ``l_z*`` on about a hundred items is heavier than the normal one (the
@@ -74,6 +74,9 @@ from scoring.irt import AbilityMethod, ItemParams, estimate_abilities, probabili
 LZ_CRITICAL: Final = 2.576
 _P_CLIP: Final = 1e-9
 _PROX_P_CLIP: Final = 0.5
+_MLE_ITERATIONS: Final = 100
+_MLE_TOLERANCE: Final = 1e-7
+_CHUNK: Final = 8192
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -123,6 +126,58 @@ def prox_difficulties(scored: ScoredResponses, guessing: float = 0.0) -> ItemPar
     return ItemParams(np.ones(b.size), b, np.full(b.size, guessing))
 
 
+def _ml_abilities(x: FloatArray, mask: FloatArray, items: ItemParams) -> FloatArray:
+    """Maximum likelihood abilities by Fisher scoring (Lord 1980, ch. 5), NaN without one.
+
+    ``θ ← θ + Σ_j a_j (x_j - P_j)(P_j - c_j)/(P_j(1 - c_j)) / I(θ)``, steps capped at 1, from
+    the logit of the proportion correct; an attempt leaves the iteration once its step is below
+    1e-7. All-correct, all-wrong and runaway patterns (beyond ``±`` the bound) get NaN.
+    """
+    n_seen = mask.sum(axis=1)
+    right = (x * mask).sum(axis=1)
+    theta = np.full(x.shape[0], math.nan)
+    active = np.flatnonzero((right > 0) & (right < n_seen))
+    share = (right[active] + 0.5) / (n_seen[active] + 1.0)
+    current = float(np.mean(items.b)) + np.log(share / (1.0 - share))
+    c = items.c
+    for _ in range(_MLE_ITERATIONS):
+        if active.size == 0:
+            break
+        p = np.clip(probability(current, items), _P_CLIP, 1.0 - _P_CLIP)
+        lifted = (p - c) / (1.0 - c)
+        m = mask[active]
+        score = (m * items.a * (x[active] - p) * lifted / p).sum(axis=1)
+        info = (m * items.a**2 * lifted**2 * (1.0 - p) / p).sum(axis=1)
+        step = np.clip(score / np.maximum(info, 1e-12), -1.0, 1.0)
+        current = current + step
+        done = (np.abs(step) < _MLE_TOLERANCE) | (np.abs(current) > DEFAULT_THETA_BOUND)
+        theta[active[done]] = current[done]
+        active, current = active[~done], current[~done]
+    theta[active] = current
+    return np.where(np.abs(theta) > DEFAULT_THETA_BOUND, math.nan, theta)
+
+
+def _lz(
+    x: FloatArray, mask: FloatArray, ability: FloatArray, items: ItemParams, corrected: bool
+) -> FloatArray:
+    finite = np.isfinite(ability)
+    p = np.clip(probability(np.where(finite, ability, 0.0), items), _P_CLIP, 1.0 - _P_CLIP)
+    q = 1.0 - p
+    w = np.log(p / q)
+    numerator = (mask * (x - p) * w).sum(axis=1)
+    if corrected:
+        c = items.c
+        slope = items.a * (p - c) * q / (1.0 - c)
+        r = slope / (p * q)
+        c_n = (mask * slope * w).sum(axis=1) / np.maximum((mask * slope * r).sum(axis=1), 1e-300)
+        variance = (mask * (w - c_n[:, None] * r) ** 2 * p * q).sum(axis=1)
+    else:
+        variance = (mask * p * q * w * w).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lz: FloatArray = np.where(finite & (variance > 0), numerator / np.sqrt(variance), math.nan)
+    return lz
+
+
 def person_fit(
     scored: ScoredResponses,
     params: ItemParams | None = None,
@@ -141,8 +196,9 @@ def person_fit(
     params
         IRT parameters of the ``J`` items; PROX Rasch difficulties from the data when omitted.
     theta
-        Abilities to use; the ML estimates (:func:`scoring.irt.estimate_abilities`) when
-        omitted. ``l_z*`` assumes ML abilities.
+        Abilities to use; the ML estimates when omitted (Fisher scoring as in
+        :func:`scoring.irt.estimate_abilities`, by blocks of attempts). ``l_z*`` assumes ML
+        abilities.
     corrected
         Snijders' ``l_z*`` (default) or the plain ``l_z``.
     critical
@@ -160,36 +216,23 @@ def person_fit(
         raise IntegrityInputError(
             f"{len(items)} item parameters for {scored.correct.shape[1]} items"
         )
-    mask = scored.presented.astype(np.float64)
-    if theta is None:
-        estimates = estimate_abilities(
-            scored.correct, items, AbilityMethod.MLE, mask=scored.presented
-        )
-        ability = np.where(estimates.at_bound, math.nan, estimates.theta)
-    else:
-        ability = np.asarray(theta, dtype=np.float64).reshape(-1)
-        if ability.size != scored.correct.shape[0]:
-            raise IntegrityInputError(f"{ability.size} abilities for {scored.correct.shape[0]}")
-    finite = np.isfinite(ability)
-    p = np.clip(probability(np.where(finite, ability, 0.0), items), _P_CLIP, 1.0 - _P_CLIP)
-    q = 1.0 - p
-    x = scored.correct
-    w = np.log(p / q)
-    if corrected:
-        c = items.c
-        slope = items.a * (p - c) * q / (1.0 - c)
-        r = slope / (p * q)
-        c_n = (mask * slope * w).sum(axis=1) / np.maximum((mask * slope * r).sum(axis=1), 1e-300)
-        numerator = (mask * (x - p) * w).sum(axis=1)
-        variance = (mask * (w - c_n[:, None] * r) ** 2 * p * q).sum(axis=1)
-    else:
-        numerator = (mask * (x - p) * w).sum(axis=1)
-        variance = (mask * p * q * w * w).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lz = np.where(finite & (variance > 0), numerator / np.sqrt(variance), math.nan)
+    n_attempts = scored.correct.shape[0]
+    if theta is not None:
+        given = np.asarray(theta, dtype=np.float64).reshape(-1)
+        if given.size != n_attempts:
+            raise IntegrityInputError(f"{given.size} abilities for {n_attempts} attempts")
+    ability = np.full(n_attempts, math.nan)
+    lz = np.full(n_attempts, math.nan)
+    for start in range(0, n_attempts, _CHUNK):
+        rows = slice(start, min(start + _CHUNK, n_attempts))
+        x = scored.correct[rows]
+        mask = scored.presented[rows].astype(np.float64)
+        block = _ml_abilities(x, mask, items) if theta is None else given[rows]
+        ability[rows] = block
+        lz[rows] = _lz(x, mask, block, items, corrected)
     p_value = normal_sf(-lz)
     return PersonFit(
-        theta=np.where(finite, ability, math.nan),
+        theta=ability,
         lz=lz,
         p_value=p_value,
         flag=np.nan_to_num(lz, nan=0.0) < -critical,

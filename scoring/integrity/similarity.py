@@ -20,7 +20,7 @@ proportion correct) that chose that option, smoothed by half a count per option
 
 **Wollack's ω** (1997, eq. 3), the standardized number of matches ``h = Σ_j m_j``:
 
-.. math:: ω_{cs} = \frac{h - \\sum_j π_j}{\\sqrt{\\sum_j π_j (1 - π_j)}}.
+.. math:: ω_{cs} = \\frac{h - \\sum_j π_j}{\\sqrt{\\sum_j π_j (1 - π_j)}}.
 
 **The generalized binomial test** (van der Linden & Sotaridona 2006): ``h`` referred to its
 exact null distribution, the sum of independent Bernoulli(``π_j``), ``P(H ≥ h)``, computed by
@@ -33,9 +33,9 @@ with probability ``γ``, a match has probability ``γ + (1 - γ)π_j``, and by t
 lemma (Lehmann & Romano 2005, §3.2) the most powerful test against that alternative rejects for
 large
 
-.. math:: S_{cs} = \\sum_j m_j w_j,\\qquad w_j = \\ln\\left(1 + \frac{γ}{(1 - γ) π_j}\right),
+.. math:: S_{cs} = \\sum_j m_j w_j,\\qquad w_j = \\ln\\left(1 + \\frac{γ}{(1 - γ) π_j}\\right),
 
-so a shared answer that only 5 % of candidates like ``c`` would give weighs about twice a
+so a shared answer that only 5 % of candidates like ``c`` would give weighs about five times a
 match on the key that 80 % would give (``γ`` = :data:`COPY_SHARE`). ``S`` is a weighted sum
 of independent Bernoulli variables, skewed to the right. Directions less than
 :data:`SADDLE_SCREEN_Z` standard deviations above its mean are nowhere near a flag and are
@@ -43,7 +43,7 @@ reported as p = 1; for the others the upper tail is taken by the saddlepoint app
 Lugannani & Rice (1980) with cumulant generating function ``K(t) = Σ_j ln(1 - π_j + π_j e^{t
 w_j})``: solve ``K'(t̂) = S``, then
 
-.. math:: P(S' ≥ S) ≈ 1 - Φ(r) + φ(r)\\left(\frac1u - \frac1r\right),\\quad
+.. math:: P(S' ≥ S) ≈ 1 - Φ(r) + φ(r)\\left(\\frac1u - \\frac1r\\right),\\quad
           r = \\operatorname{sign}(t̂)\\sqrt{2(t̂ S - K(t̂))},\\quad u = t̂\\sqrt{K''(t̂)}
 
 (Butler 2007, §1.2), accurate in the far tail where a normal approximation is not.
@@ -105,11 +105,13 @@ COPY_SHARE: Final = 0.3
 #: the share of uninvolved candidates flagged under 1 %.
 PAIR_ALPHA: Final = 0.004
 #: Directions whose likelihood-ratio statistic is below this many standard deviations above its
-#: mean get no tail computation (their p-value is far above any flagging level; reported as 1).
-SADDLE_SCREEN_Z: Final = 1.5
+#: mean get no tail computation: the sum is skewed to the right, so their tail exceeds the
+#: normal 2.3 %, ten times the per-direction flagging level (reported as p = 1).
+SADDLE_SCREEN_Z: Final = 2.0
 _SADDLE_ITERATIONS: Final = 60
 _SADDLE_MIN_T: Final = 1e-3
-_CHUNK: Final = 16_384
+_CHUNK: Final = 2048
+_MODEL_CHUNK: Final = 16_384
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -286,20 +288,45 @@ def fit_option_model(
     k = int(matrix.max(initial=0)) + 1 if n_options is None else n_options
     if k < 1 or int(matrix.max(initial=0)) >= k:
         raise IntegrityInputError(f"responses use options beyond n_options = {k}")
-    shown = matrix != NOT_PRESENTED
-    n_shown = shown.sum(axis=1)
-    right = (np.asarray(correct, dtype=np.float64) * shown).sum(axis=1)
+    right_answers = np.asarray(correct)
+    if right_answers.shape != matrix.shape:
+        raise IntegrityInputError(f"correct is {right_answers.shape}, responses {matrix.shape}")
+    n_shown = np.zeros(matrix.shape[0])
+    right = np.zeros(matrix.shape[0])
+    for start in range(0, matrix.shape[0], _MODEL_CHUNK):
+        shown = matrix[start : start + _MODEL_CHUNK] != NOT_PRESENTED
+        n_shown[start : start + _MODEL_CHUNK] = shown.sum(axis=1)
+        right[start : start + _MODEL_CHUNK] = (
+            (right_answers[start : start + _MODEL_CHUNK] > 0) & shown
+        ).sum(axis=1)
     groups = score_groups(np.where(n_shown > 0, right / np.maximum(n_shown, 1), 0.0), n_groups)
     n_g = int(groups.max(initial=0)) + 1
-    cell = groups[:, None] * n_items + np.arange(n_items)
-    answered = matrix >= 0
-    counts = np.bincount(
-        (cell[answered] * k + matrix[answered]).ravel(), minlength=n_g * n_items * k
-    ).reshape(n_g, n_items, k)
-    seen = np.bincount(cell[shown].ravel(), minlength=n_g * n_items)
-    return OptionModel(
-        counts.astype(np.float64), seen.reshape(n_g, n_items).astype(np.float64), groups, smoothing
-    )
+    counts = np.zeros(n_g * n_items * k)
+    seen = np.zeros(n_g * n_items)
+    offsets = np.arange(n_items)
+    for start in range(0, matrix.shape[0], _MODEL_CHUNK):
+        block = matrix[start : start + _MODEL_CHUNK]
+        cell = groups[start : start + _MODEL_CHUNK, None] * n_items + offsets
+        answered = block >= 0
+        counts += np.bincount(cell[answered] * k + block[answered], minlength=n_g * n_items * k)
+        seen += np.bincount(cell[block != NOT_PRESENTED], minlength=n_g * n_items)
+    counts = counts.reshape(n_g, n_items, k)
+    return OptionModel(counts, seen.reshape(n_g, n_items), groups, smoothing)
+
+
+def _cells(
+    copier: NDArray[np.int16],
+    source: NDArray[np.int16],
+    copier_group: IntArray,
+    shape: tuple[int, ...],
+) -> IntArray:
+    """Flat indices into ``(group, item, option)`` tables of each cell; 0 where it does not
+    count (the tables hold a zero in front, at index 0)."""
+    n_items, k = shape[1], shape[2]
+    base = (copier_group * (n_items * k) + 1)[:, None] + np.arange(n_items) * k
+    cell: IntArray = base + source
+    cell[(source < 0) | (copier == NOT_PRESENTED)] = 0
+    return cell
 
 
 def _direction(
@@ -311,14 +338,6 @@ def _direction(
     cell = (copier_group[:, None] * n_items + np.arange(n_items)) * k + np.maximum(source, 0)
     pi: FloatArray = np.where(valid, probs.reshape(-1)[cell], 0.0)
     return pi
-
-
-def _standardized(observed: IntArray, pi: FloatArray) -> FloatArray:
-    expected = pi.sum(axis=1)
-    variance = (pi * (1.0 - pi)).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z: FloatArray = np.where(variance > 0, (observed - expected) / np.sqrt(variance), math.nan)
-    return z
 
 
 def generalized_binomial_tail(pi: FloatArray, observed: ArrayLike) -> FloatArray:
@@ -444,6 +463,11 @@ def answer_similarity(
     if not 0.0 < copy_share < 1.0:
         raise IntegrityInputError(f"copy_share must lie strictly between 0 and 1, not {copy_share}")
     probs = model.probs
+    # Index 0 of the flat tables is the "does not count" cell (π = 0, w = 0).
+    flat_probs = np.concatenate([[0.0], probs.reshape(-1)])
+    flat_weights = np.concatenate(
+        [[0.0], np.log1p(copy_share / ((1.0 - copy_share) * probs.reshape(-1)))]
+    )
     n_pairs = pair_rows.shape[0]
     matches = np.zeros(n_pairs, dtype=np.int64)
     wrong = np.zeros(n_pairs, dtype=np.int64)
@@ -460,14 +484,17 @@ def answer_similarity(
         wrong[chunk] = (same & (first != best)).sum(axis=1)
         compared[chunk] = ((first != NOT_PRESENTED) & (second != NOT_PRESENTED)).sum(axis=1)
         groups = model.groups[rows]
+        same_f = same.astype(np.float64)
         for side, (copier, source) in enumerate(((first, second), (second, first))):
-            pi = _direction(copier, source, groups[:, side], probs)
-            omega[chunk, side] = _standardized(h, pi)
-            weight = np.log1p(copy_share / ((1.0 - copy_share) * np.maximum(pi, 1e-12)))
-            weight = np.where(pi > 0, weight, 0.0)
-            statistic = (same * weight).sum(axis=1)
-            mean = (weight * pi).sum(axis=1)
-            spread = np.sqrt((weight * weight * pi * (1.0 - pi)).sum(axis=1))
+            cell = _cells(copier, source, groups[:, side], probs.shape)
+            pi = flat_probs[cell]
+            weight = flat_weights[cell]
+            pq = pi - pi * pi
+            with np.errstate(divide="ignore", invalid="ignore"):
+                omega[chunk, side] = (h - pi.sum(axis=1)) / np.sqrt(pq.sum(axis=1))
+            statistic = np.einsum("ij,ij->i", same_f, weight)
+            mean = np.einsum("ij,ij->i", weight, pi)
+            spread = np.sqrt(np.einsum("ij,ij->i", weight * weight, pq))
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = np.where(spread > 0, (statistic - mean) / spread, -np.inf)
             # The sum is skewed to the right, so its tail is heavier than the normal one: a

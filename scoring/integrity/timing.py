@@ -27,13 +27,24 @@ the attempt's own pace, the item was answered, and Marianti et al.'s person-fit 
 .. math:: l^t_i = \\sum_j z_{ij}^2 \\sim χ^2_{n_i - 1}
 
 (one degree of freedom spent on ``τ_i``) is large when the pattern of times does not fit the
-norms. Preknowledge shows as a handful of items answered far faster than the candidate's own
-pace: the ``speed`` flag needs both ``l^t`` beyond :data:`SPEED_ALPHA` and at least
-:data:`MIN_FAST_ITEMS` items with ``z_ij < -`` :data:`FAST_Z`, so a candidate who merely
-lingered on a few items is not flagged as fast.
+norms, in either direction. Preknowledge shows as items answered far faster than the
+candidate's own pace, so the ``speed`` flag rests on the fast side alone,
+
+.. math:: l^{t-}_i = \\sum_j \\min(z_{ij}, 0)^2,
+
+whose terms are 0 or ``χ²_1`` with even odds: mean ``1/2`` and variance ``5/4`` each, less
+``Cov(min(z, 0)², z)² = 2/π`` because estimating ``τ_i`` centres the residuals (the share of
+items on the fast side no longer varies with the attempt's overall pace). Satterthwaite's (1946)
+two-moment approximation then gives ``l^{t-} ≈ c χ²_ν`` with ``c = v/(2m)`` and ``ν =
+2m²/v``, ``m = (n_i - 1)/2``, ``v = (n_i - 1)(5/4 - 2/π)``: ``c ≈ 0.613``, ``ν ≈ 0.815 (n_i
+- 1)``. The flag needs its tail below :data:`SPEED_ALPHA` and at least :data:`MIN_FAST_ITEMS`
+items with ``z_ij < -`` :data:`FAST_Z`; a candidate who lingered on a few items has a large
+``l^t`` but no fast side, and is not flagged as fast.
 
 References
 ----------
+Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance components.
+*Biometrics Bulletin* 2, 110-114.
 Marianti, S., Fox, J.-P., Avetisyan, M., Veldkamp, B. P. & Tijmstra, J. (2014). Testing for
 aberrant behavior in response time modeling. *Journal of Educational and Behavioral
 Statistics* 39, 426-451.
@@ -69,7 +80,7 @@ RAPID_FRACTION: Final = 0.10
 RAPID_CAP_SECONDS: Final = 10.0
 #: Share of rapid answers above which an attempt is flagged (response-time effort below 0.90).
 RAPID_SHARE: Final = 0.10
-#: One-sided level of the ``l^t`` test behind the ``speed`` flag.
+#: Level of the fast-side test behind the ``speed`` flag.
 SPEED_ALPHA: Final = 0.001
 #: A residual below ``-FAST_Z`` (one-sided 1 %) marks an item answered unusually fast.
 FAST_Z: Final = 2.326
@@ -77,7 +88,14 @@ FAST_Z: Final = 2.326
 MIN_FAST_ITEMS: Final = 3
 #: Times are raised to this floor (seconds) before taking logs: the clock's resolution.
 MIN_SECONDS: Final = 0.1
-_NORM_ITERATIONS: Final = 25
+# Satterthwaite's scale and degrees of freedom per item of the fast side, Σ min(z, 0)²: mean
+# 1/2 and variance 5/4 - 2/π per item.
+_FAST_VARIANCE: Final = 1.25 - 2.0 / math.pi
+_FAST_SCALE: Final = _FAST_VARIANCE
+_FAST_DF: Final = 0.5 / _FAST_VARIANCE
+_NORM_ITERATIONS: Final = 50
+_NORM_TOLERANCE: Final = 1e-9
+_CHUNK: Final = 8192
 _MIN_TIMED_PER_ITEM: Final = 2
 
 
@@ -115,34 +133,56 @@ class TimingIndices:
     tau: FloatArray
     lt: FloatArray
     lt_p: FloatArray
+    fast_lt: FloatArray
+    fast_p: FloatArray
     fast_count: IntArray
     rapid_flag: BoolArray
     speed_flag: BoolArray
     residuals: FloatArray
 
 
-def _log_times(times: ArrayLike) -> tuple[FloatArray, BoolArray]:
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)]
+
+
+def _log_times(times: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Log seconds (0 where untimed) and the 0/1 timed mask, filled block by block."""
     matrix = np.asarray(times, dtype=np.float64)
     if matrix.ndim != 2:
         raise IntegrityInputError("times must be a 2-D attempts × items matrix (NaN = untimed)")
-    timed = ~np.isnan(matrix)
-    if np.any(matrix[timed] < 0) or np.any(np.isinf(matrix[timed])):
-        row, col = np.argwhere(timed & ~(np.isfinite(matrix) & (matrix >= 0)))[0]
-        raise IntegrityInputError(f"times[{row}, {col}] = {matrix[row, col]}: not a duration")
-    log_t = np.log(np.maximum(np.where(timed, matrix, 1.0), MIN_SECONDS))
-    return log_t, timed
+    log_t = np.empty(matrix.shape)
+    mask = np.empty(matrix.shape)
+    for rows in _blocks(matrix.shape[0]):
+        block = matrix[rows]
+        timed = ~np.isnan(block)
+        bad = timed & ~(np.isfinite(block) & (block >= 0))
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise IntegrityInputError(
+                f"times[{rows.start + row}, {col}] = {block[row, col]}: not a duration"
+            )
+        log_t[rows] = np.where(
+            timed, np.log(np.maximum(np.where(timed, block, 1.0), MIN_SECONDS)), 0.0
+        )
+        mask[rows] = timed
+    return log_t, mask
 
 
-def _person_speed(log_t: FloatArray, timed: BoolArray, norms: TimeNorms) -> FloatArray:
-    weight = np.where(timed, norms.alpha**2, 0.0)
-    total = weight.sum(axis=1)
+def _person_speed(log_t: FloatArray, mask: FloatArray, norms: TimeNorms) -> FloatArray:
+    """``τ_i = Σ_j α_j² (β_j - ln t_ij) / Σ_j α_j²`` over the timed items (matrix-vector)."""
+    precision = norms.alpha**2
+    total = mask @ precision
     with np.errstate(invalid="ignore", divide="ignore"):
-        tau: FloatArray = (weight * (norms.beta - log_t)).sum(axis=1) / total
+        tau: FloatArray = (mask @ (precision * norms.beta) - log_t @ precision) / total
     return np.where(total > 0, tau, math.nan)
 
 
 def fit_time_norms(times: ArrayLike) -> tuple[TimeNorms, FloatArray]:
     """Norms ``β``, ``α`` and speeds ``τ`` of the lognormal model by alternating ML.
+
+    Every step is a handful of matrix-vector products: with ``L`` the log times (0 where
+    untimed) and ``M`` the timed mask, ``Σ_i M(L + τ - β)²`` expands into column sums of
+    ``L²``, ``Lᵀτ``, ``Mᵀτ`` and ``Mᵀτ²``, so no attempts × items temporary is built per step.
 
     Parameters
     ----------
@@ -154,8 +194,11 @@ def fit_time_norms(times: ArrayLike) -> tuple[TimeNorms, FloatArray]:
     (TimeNorms, tau)
         ``tau`` has mean 0 over the attempts with a time (the model's identification).
     """
-    log_t, timed = _log_times(times)
-    per_item = timed.sum(axis=0)
+    return _fit(*_log_times(times))
+
+
+def _fit(log_t: FloatArray, mask: FloatArray) -> tuple[TimeNorms, FloatArray]:
+    per_item = mask.sum(axis=0)
     if np.any(per_item < _MIN_TIMED_PER_ITEM):
         item = int(np.argmax(per_item < _MIN_TIMED_PER_ITEM))
         raise IntegrityInputError(
@@ -163,20 +206,31 @@ def fit_time_norms(times: ArrayLike) -> tuple[TimeNorms, FloatArray]:
             f"{_MIN_TIMED_PER_ITEM} per item (pass norms from an earlier sitting instead)"
         )
     n_items = log_t.shape[1]
+    sum_log = log_t.sum(axis=0)
+    sum_log_sq = np.zeros(n_items)
+    for rows in _blocks(log_t.shape[0]):
+        sum_log_sq += (log_t[rows] ** 2).sum(axis=0)
+    has_time = mask.sum(axis=1) > 0
     tau = np.zeros(log_t.shape[0])
     alpha = np.ones(n_items)
     beta = np.zeros(n_items)
     for _ in range(_NORM_ITERATIONS):
-        shifted = np.where(timed, log_t + tau[:, None], 0.0)
-        beta = shifted.sum(axis=0) / per_item
-        resid = np.where(timed, log_t - beta + tau[:, None], 0.0)
-        alpha = 1.0 / np.sqrt(np.maximum((resid**2).sum(axis=0) / per_item, 1e-6))
-        tau = _person_speed(log_t, timed, TimeNorms(beta, alpha))
-        centre = float(np.nanmean(tau)) if np.any(~np.isnan(tau)) else 0.0
-        tau = np.where(np.isnan(tau), 0.0, tau - centre)
+        mt, mt2, lt = mask.T @ tau, mask.T @ tau**2, log_t.T @ tau
+        beta = (sum_log + mt) / per_item
+        squares = (
+            sum_log_sq + 2 * lt - 2 * beta * sum_log + mt2 - 2 * beta * mt + beta**2 * per_item
+        )
+        alpha = 1.0 / np.sqrt(np.maximum(squares / per_item, 1e-6))
+        updated = _person_speed(log_t, mask, TimeNorms(beta, alpha))
+        centre = float(updated[has_time].mean()) if has_time.any() else 0.0
+        updated = np.where(has_time, updated - centre, 0.0)
         beta = beta - centre
+        change = float(np.abs(updated - tau).max(initial=0.0))
+        tau = updated
+        if change < _NORM_TOLERANCE:
+            break
     norms = TimeNorms(readonly(beta), readonly(alpha))
-    return norms, _person_speed(log_t, timed, norms)
+    return norms, _person_speed(log_t, mask, norms)
 
 
 def timing_indices(
@@ -213,40 +267,63 @@ def timing_indices(
     -------
     TimingIndices
     """
-    log_t, timed = _log_times(times)
+    log_t, mask = _log_times(times)
     n_attempts, n_items = log_t.shape
-    seconds = np.where(timed, np.exp(log_t), math.nan)
     if norms is None:
-        norms, tau = fit_time_norms(times)
+        norms, tau = _fit(log_t, mask)
     else:
         if norms.beta.size != n_items or norms.alpha.size != n_items:
             raise IntegrityInputError(f"norms are for {norms.beta.size} items, times for {n_items}")
-        tau = _person_speed(log_t, timed, norms)
-    if reading_floor is None:
-        with np.errstate(invalid="ignore"):
-            mean_time = np.nanmean(np.where(timed, seconds, math.nan), axis=0)
-        threshold = np.minimum(rapid_cap, rapid_fraction * np.nan_to_num(mean_time))
-    else:
-        threshold = np.broadcast_to(np.asarray(reading_floor, dtype=np.float64), (n_items,))
-        threshold = np.array(threshold)
-        if np.any(~np.isfinite(threshold)) or np.any(threshold < 0):
-            raise IntegrityInputError("reading_floor must be finite seconds ≥ 0 per item")
-    rapid = timed & (np.where(timed, seconds, np.inf) < threshold)
-    n_timed = timed.sum(axis=1).astype(np.int64)
-    rapid_count = rapid.sum(axis=1).astype(np.int64)
-    if correct is None:
-        rapid_correct = np.zeros(n_attempts, dtype=np.int64)
-    else:
-        right = np.asarray(correct, dtype=np.float64)
+        tau = _person_speed(log_t, mask, norms)
+    right = None
+    if correct is not None:
+        right = np.asarray(correct)
         if right.shape != log_t.shape:
             raise IntegrityInputError(f"correct is {right.shape}, times {log_t.shape}")
-        rapid_correct = (rapid & (right > 0)).sum(axis=1).astype(np.int64)
+    per_item = mask.sum(axis=0)
+    if reading_floor is None:
+        total_time = np.zeros(n_items)
+        for rows in _blocks(n_attempts):
+            total_time += (np.exp(log_t[rows]) * mask[rows]).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_time = np.where(per_item > 0, total_time / per_item, 0.0)
+        threshold = np.minimum(rapid_cap, rapid_fraction * mean_time)
+    else:
+        threshold = np.array(
+            np.broadcast_to(np.asarray(reading_floor, dtype=np.float64), (n_items,))
+        )
+        if np.any(~np.isfinite(threshold)) or np.any(threshold < 0):
+            raise IntegrityInputError("reading_floor must be finite seconds ≥ 0 per item")
+    with np.errstate(divide="ignore"):
+        log_threshold = np.log(np.maximum(threshold, 0.0))
+    n_timed = mask.sum(axis=1).astype(np.int64)
+    rapid_count = np.zeros(n_attempts, dtype=np.int64)
+    rapid_correct = np.zeros(n_attempts, dtype=np.int64)
+    lt = np.zeros(n_attempts)
+    fast_lt = np.zeros(n_attempts)
+    fast_count = np.zeros(n_attempts, dtype=np.int64)
+    z = np.empty(log_t.shape)
+    speed = np.where(np.isnan(tau), 0.0, tau)
+    for rows in _blocks(n_attempts):
+        timed = mask[rows] > 0
+        block_log = log_t[rows]
+        rapid = timed & (block_log < log_threshold)
+        rapid_count[rows] = rapid.sum(axis=1)
+        if right is not None:
+            rapid_correct[rows] = (rapid & (right[rows] > 0)).sum(axis=1)
+        resid = norms.alpha * (block_log - norms.beta + speed[rows, None]) * mask[rows]
+        lt[rows] = (resid * resid).sum(axis=1)
+        fast = np.minimum(resid, 0.0)
+        fast_lt[rows] = (fast * fast).sum(axis=1)
+        fast_count[rows] = (resid < -fast_z).sum(axis=1)
+        z[rows] = np.where(timed, resid, math.nan)
+    none = n_timed == 0
+    lt = np.where(none, math.nan, lt)
+    fast_lt = np.where(none, math.nan, fast_lt)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(n_timed > 0, rapid_count / np.maximum(n_timed, 1), math.nan)
-    z = np.where(timed, norms.alpha * (log_t - norms.beta + tau[:, None]), math.nan)
-    lt = np.where(n_timed > 0, np.nansum(np.where(timed, z * z, 0.0), axis=1), math.nan)
+        share = np.where(none, math.nan, rapid_count / np.maximum(n_timed, 1))
     lt_p = chi_square_sf_approx(lt, n_timed - 1)
-    fast_count = (np.where(timed, z, 0.0) < -fast_z).sum(axis=1).astype(np.int64)
+    fast_p = chi_square_sf_approx(fast_lt / _FAST_SCALE, _FAST_DF * (n_timed - 1))
     return TimingIndices(
         norms=norms,
         rapid_threshold=readonly(threshold),
@@ -257,8 +334,10 @@ def timing_indices(
         tau=tau,
         lt=lt,
         lt_p=lt_p,
+        fast_lt=fast_lt,
+        fast_p=fast_p,
         fast_count=fast_count,
         rapid_flag=np.nan_to_num(share) > rapid_share,
-        speed_flag=(np.nan_to_num(lt_p, nan=1.0) < speed_alpha) & (fast_count >= min_fast_items),
+        speed_flag=(np.nan_to_num(fast_p, nan=1.0) < speed_alpha) & (fast_count >= min_fast_items),
         residuals=z,
     )
