@@ -71,7 +71,11 @@ def test_ranking_publication_and_key_correction_bodies(client, db, clock, app, c
     assert published.status_code == 200, published.text
     [snapshot] = published.json()
     assert set(snapshot) == {"formation", "outcome", "number", "content_hash", "changes"}
-    assert (snapshot["formation"], snapshot["outcome"], snapshot["number"]) == ("F1", "published", 1)
+    assert (snapshot["formation"], snapshot["outcome"], snapshot["number"]) == (
+        "F1",
+        "published",
+        1,
+    )
     assert HEX64.match(snapshot["content_hash"])
     assert snapshot["changes"] == 0
     again = client.post("/api/v1/exams/MINI/rankings", headers=committee).json()
@@ -86,7 +90,11 @@ def test_ranking_publication_and_key_correction_bodies(client, db, clock, app, c
     assert set(plan) == PLAN_KEYS
     assert (plan["exam"], plan["exam_version"], plan["item"]) == ("MINI", 1, f"{item} v1")
     assert plan["action"] == {"kind": "correct_key", "key": "B", "key_index": 1}
-    assert (plan["reason"], plan["applied"], plan["scoring_revision"]) == ("kunci keliru", False, None)
+    assert (plan["reason"], plan["applied"], plan["scoring_revision"]) == (
+        "kunci keliru",
+        False,
+        None,
+    )
     mine = next(a for a in plan["attempts"] if a["pseudonym"] == first["result"]["pseudonym"])
     assert set(mine) == ATTEMPT_KEYS
     assert mine["old_sections"] == {"TWK": 0.0, "TKP": 10.0}
