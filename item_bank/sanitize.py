@@ -35,7 +35,7 @@ import nh3
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
         "p", "br", "b", "strong", "i", "em", "u", "sub", "sup", "ul", "ol", "li",
-        "table", "thead", "tbody", "tr", "th", "td", "span", "img",
+        "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "span", "img",
     }
 )  # fmt: skip
 
@@ -232,7 +232,7 @@ _WHITESPACE_RUN = re.compile(r"[ \t\n\r\f]+")
 # Tags around which a browser shows no space: block boundaries, and every MathML element inside a
 # formula (a space next to <math> itself is a space in the sentence and stays).
 _NO_SPACE_AROUND = re.compile(
-    r" ?(</?(?:p|br|ul|ol|li|table|thead|tbody|tr|th|td|"
+    r" ?(</?(?:p|br|ul|ol|li|table|caption|thead|tbody|tfoot|tr|th|td|"
     + "|".join(sorted(MATHML_TAGS - {"math"}))
     + r")(?:\s[^>]*)?>) ?"
 )
@@ -280,7 +280,7 @@ UNWRAPPED_ELEMENTS: frozenset[str] = frozenset(
         "div", "a", "font", "center", "section", "article", "header", "footer", "main", "aside",
         "nav", "figure", "figcaption", "blockquote", "small", "big", "abbr", "acronym", "cite",
         "dfn", "q", "label", "bdi", "bdo", "time", "data", "code", "kbd", "samp", "var", "tt",
-        "pre", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "colgroup", "col", "tfoot", "dl",
+        "pre", "h1", "h2", "h3", "h4", "h5", "h6", "colgroup", "col", "dl",
         "dt", "dd", "hr", "wbr", "nobr", "address", "html", "body", "head", "meta", "link",
         "hgroup", "summary", "details", "picture", "rb", "rp", "rt", "rtc", "ruby",
     }

@@ -282,3 +282,12 @@ def test_removals_name_what_a_candidate_would_miss_and_where() -> None:
 def test_plain_text_and_the_subset_have_nothing_to_remove() -> None:
     assert removals("x < y & y > 3") == []
     assert removals('<p>Soal <b>ini</b></p><img src="media/a.png" alt="a">') == []
+
+
+def test_table_captions_and_footers_keep_their_place() -> None:
+    table = (
+        "<table><caption>Tabungan</caption><thead><tr><th>Bulan</th></tr></thead>"
+        "<tfoot><tr><td>Jumlah</td></tr></tfoot><tbody><tr><td>Januari</td></tr></tbody></table>"
+    )
+    assert sanitize_html(table) == table
+    assert removals(table) == []
