@@ -280,7 +280,7 @@ UNWRAPPED_ELEMENTS: frozenset[str] = frozenset(
         "div", "a", "font", "center", "section", "article", "header", "footer", "main", "aside",
         "nav", "figure", "figcaption", "blockquote", "small", "big", "abbr", "acronym", "cite",
         "dfn", "q", "label", "bdi", "bdo", "time", "data", "code", "kbd", "samp", "var", "tt",
-        "pre", "h1", "h2", "h3", "h4", "h5", "h6", "colgroup", "col", "dl",
+        "h1", "h2", "h3", "h4", "h5", "h6", "colgroup", "col", "dl",
         "dt", "dd", "hr", "wbr", "nobr", "address", "html", "body", "head", "meta", "link",
         "hgroup", "summary", "details", "picture", "rb", "rp", "rt", "rtc", "ruby",
     }
@@ -366,6 +366,13 @@ def judge_element(name: str, *, in_math: bool) -> tuple[str, str, bool] | None:
             f"<{name}>",
             "is not supported: its text would stay but lose its marking (struck through,"
             " inserted or highlighted), which a question may depend on",
+            True,
+        )
+    if name in {"pre", "listing", "plaintext"}:
+        return (
+            f"<{name}>",
+            "is not supported: its line breaks and spacing (code, poems, aligned text) would be"
+            " lost; write the lines as paragraphs or <br>",
             True,
         )
     if name in UNWRAPPED_ELEMENTS:

@@ -291,3 +291,8 @@ def test_table_captions_and_footers_keep_their_place() -> None:
     )
     assert sanitize_html(table) == table
     assert removals(table) == []
+
+
+def test_preformatted_text_would_lose_its_lines_and_is_named() -> None:
+    (found,) = removals("<pre>for i in x:\n    print(i)</pre>")
+    assert (found.path, found.what, found.lossy) == ("pre", "<pre>", True)
