@@ -121,7 +121,11 @@ def erasure_index(
     if option.size and option.min() < -1:
         bad = int(np.argmin(option))
         raise IntegrityInputError(f"event {bad} has option {option[bad]} (options ≥ 0, -1 clear)")
-    order = np.lexsort((when, item, attempt))
+    # Only (attempt, item) cells saved more than once can hold a change: sort just those.
+    cell = attempt * best.size + item
+    repeated = np.bincount(cell, minlength=n_attempts * best.size)[cell] > 1
+    keep = np.flatnonzero(repeated)
+    order = keep[np.lexsort((when[keep], cell[keep]))]
     attempt, item, option = attempt[order], item[order], option[order]
     same_cell = (attempt[1:] == attempt[:-1]) & (item[1:] == item[:-1])
     before, after = option[:-1], option[1:]
