@@ -30,14 +30,6 @@ from item_bank.assembly import ASSEMBLY_ALGORITHM, Form, FormSeed, draw_form
 from item_bank.irt_forms import IRT_FORMS_ALGORITHM, draw_matched_form
 from scoring.cat import ADAPTIVE_ALGORITHM
 
-# Kept for app/services/proctoring.py, which imports them from here; the enum is their home.
-READY, IN_PROGRESS, FINISHED, VOIDED = (
-    AttemptStatus.READY,
-    AttemptStatus.IN_PROGRESS,
-    AttemptStatus.FINISHED,
-    AttemptStatus.VOIDED,
-)
-
 
 def store(attempt: Attempt, before: AttemptState, after: AttemptState) -> None:
     """Write what a transition changed onto the attempt's row (only the changed columns, so a

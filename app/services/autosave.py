@@ -37,20 +37,8 @@ from app.errors import AppError, NotFound, Unavailable
 from app.services.refusals import DeadlinePassed, as_app_error
 from exam_day.attempt import remaining_seconds, save_refusal
 from exam_day.errors import AdaptivePosition, AttemptNotStarted, NoSuchPosition, UnknownOption
-from exam_day.form import OPTION_LETTERS, FrozenForm, original_of
+from exam_day.form import FrozenForm, original_of
 from exam_day.status import AttemptStatus
-
-# ``remaining_seconds`` and ``OPTION_LETTERS`` are re-exported for modules that still import
-# them from here (app/services/proctoring.py, app/services/replay.py, app/api/proctor.py); their
-# home is :mod:`exam_day`.
-__all__ = [
-    "OPTION_LETTERS",
-    "AutosaveWriter",
-    "FormCache",
-    "SaveOutcome",
-    "SaveRequest",
-    "remaining_seconds",
-]
 
 log = logging.getLogger("ujian.autosave")
 
