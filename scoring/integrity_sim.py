@@ -297,10 +297,10 @@ def integrity_power(
                 np.zeros(n_candidates, dtype=np.int64), sitting.seat, row_length=ROW_LENGTH
             )
             similar = answer_similarity(responses, pairs, keys=sitting.keys)
-            tally("similarity (ω/GBT)", similar.attempt_flag, planted, sources)
+            tally("seat similarity (LR)", similar.attempt_flag, planted, sources)
         else:
             timing = timing_indices(times, scored.correct)
-            tally("speed index (l_t)", timing.speed_flag, planted, sources)
+            tally("speed index (fast side)", timing.speed_flag, planted, sources)
             tally("rapid responses", timing.rapid_flag, planted, sources)
             fit = person_fit(scored, guessing=1.0 / N_OPTIONS)
             tally("person fit (l_z*)", fit.flag, planted, sources)

@@ -24,7 +24,7 @@ def test_copiers_of_30_percent_are_found_at_under_1_percent_false_alarms():
 @pytest.mark.parametrize("scenario", ["preknowledge", "rapid_guessing"])
 def test_fast_answers_on_a_fifth_of_the_items_are_found(scenario):
     rows = {row.index: row for row in integrity_power(scenario, share=0.2, replications=3, seed=1)}
-    speed = rows["speed index (l_t)"]
+    speed = rows["speed index (fast side)"]
     assert speed.power >= 0.90
     assert speed.false_positive_rate <= 0.01
     assert rows["any of them"].false_positive_rate <= 0.01
