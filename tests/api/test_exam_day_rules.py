@@ -193,3 +193,50 @@ def test_a_start_racing_a_sitting_pause_waits_for_it_and_is_refused(client, exam
     )
     state = client.get("/api/v1/attempts/current", headers=headers).json()
     assert (state["status"], state["remaining_seconds"]) == ("ready", None)
+
+
+# The envelope each model refusal renders as: the names and statuses clients saw before the
+# model for the refusals that existed, the class's own name for the new ones.
+ENVELOPES = {
+    "DeviceReplaced": ("DeviceReplaced", 401),
+    "AttemptNotActive": ("AttemptNotActive", 409),
+    "AttemptNotStarted": ("AttemptNotActive", 409),
+    "AttemptPaused": ("AttemptPaused", 409),
+    "DeadlinePassed": ("DeadlinePassed", 409),
+    "AdaptivePosition": ("AdaptivePosition", 409),
+    "AdaptiveLocked": ("AdaptiveLocked", 409),
+    "NoSuchPosition": ("NotFound", 404),
+    "UnknownOption": ("Conflict", 409),
+    "SittingNotOpen": ("Conflict", 409),
+    "AlreadyStarted": ("AlreadyStarted", 409),
+    "FinishBeforeStart": ("BadRequest", 400),
+    "AlreadyFinished": ("AlreadyFinished", 409),
+    "NotDue": ("NotDue", 409),
+    "NotRunning": ("Conflict", 409),
+    "TimeOver": ("Conflict", 409),
+    "ExtendAfterDeadline": ("ExtendAfterDeadline", 409),
+    "InvalidExtension": ("AppError", 400),
+    "NotPaused": ("Conflict", 409),
+    "SittingPaused": ("Conflict", 409),
+    "AlreadyVoided": ("AlreadyVoided", 409),
+}
+
+
+def test_every_model_refusal_renders_with_its_names_and_status():
+    from app.api.responses import error_response
+    from app.services.refusals import as_app_error
+    from exam_day import errors
+
+    refusals = {
+        name: cls
+        for name, cls in vars(errors).items()
+        if isinstance(cls, type) and issubclass(cls, errors.ExamDayError)
+    }
+    refusals.pop("ExamDayError")
+    assert set(refusals) == set(ENVELOPES)
+    for name, cls in refusals.items():
+        app_error = as_app_error(cls("what happened"))
+        rendered = error_response(app_error)
+        body = json.loads(rendered.body)
+        assert (body["error"], rendered.status_code) == ENVELOPES[name], name
+        assert body["detail"] == "what happened"
