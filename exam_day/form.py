@@ -84,6 +84,9 @@ class FormEntry:
         return original_of(self.option_order, letter, blank_allowed=blank_allowed)
 
 
+_INTS = frozenset({int})
+
+
 def _integer(value: object, where: str) -> int:
     # bool is an int subclass; a stored true/false is damage, not an id.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -93,9 +96,20 @@ def _integer(value: object, where: str) -> int:
 
 
 def _entry(value: object, position: int) -> FormEntry | None:
-    where = f"form position {position}"
     if value is None:
         return None
+    # The common shape is checked with exact type tests first (``type(x) is int`` also keeps
+    # bools out): the answer path decodes every started attempt's form once per process, all
+    # at the synchronized start. Anything else gets the checks that name what is wrong.
+    if (
+        type(value) is list
+        and len(value) == 2
+        and type(value[0]) is int
+        and type(value[1]) is list
+        and set(map(type, value[1])) <= _INTS
+    ):
+        return FormEntry(value[0], tuple(value[1]))
+    where = f"form position {position}"
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
         msg = f"{where}: expected [item_id, [option order]] or null, found {value!r}"
         raise InvalidForm(msg)
