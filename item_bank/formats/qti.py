@@ -531,6 +531,13 @@ _BODY = re.compile(r"<body\b[^>]*>(.*)</body\s*>", re.IGNORECASE | re.DOTALL)
 _NOT_CODE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _outside_a_package(href: str) -> str:
+    return (
+        f"the passage file {href!r} cannot be read from a single .xml file: import the item's"
+        " content package, which carries its passages"
+    )
+
+
 def _fetcher(
     archive: SafeZip,
     names: set[str],
@@ -578,7 +585,7 @@ def _passage(
         return frozenset(), None, []
     if len(found) > 1:
         return (
-            frozenset(),
+            frozenset(found),
             None,
             [
                 Problem(
@@ -950,7 +957,7 @@ def read_qti_item(
         file=file,
         metadata=metadata or {},
         defaults=defaults,
-        fetch=fetch if rules.accept_stimuli else None,
+        fetch=(fetch or _outside_a_package) if rules.accept_stimuli else None,
     )
     if raw is None:
         yield from problems

@@ -779,3 +779,36 @@ def test_package_items_name_the_package_they_came_from() -> None:
     (again,), _ = read("export.zip", out.getvalue())
     assert again.source["qti_package"] == "ujian-bank-export"
     assert again.source["qti_resource"] == "item-TWK-UUD-030"
+
+
+def test_a_single_item_file_cannot_carry_its_passage() -> None:
+    data = (FIDELITY / "stimulus_pkg" / "items" / "hutan-1.xml").read_bytes()
+    _, problems = read_parsed("hutan-1.xml", data, accept_stimuli=True)
+    assert [(p.location, p.field) for p in problems] == [
+        ("qti-assessment-item/qti-assessment-stimulus-ref", "href")
+    ]
+    assert "import the item's content package" in problems[0].message
+
+
+def test_an_item_may_refer_to_one_passage_only() -> None:
+    root = FIDELITY / "stimulus_pkg"
+    item = (root / "items" / "hutan-1.xml").read_bytes()
+    ref = (
+        b'<qti-assessment-stimulus-ref identifier="BACAAN-HUTAN" href="../stimuli/bacaan-hutan.xml"'
+    )
+    twice = item.replace(ref, ref.replace(b'"BACAAN-HUTAN"', b'"LAIN"') + b"/>\n  " + ref, 1)
+    files = {
+        "imsmanifest.xml": (root / "imsmanifest.xml").read_bytes(),
+        "items/hutan-1.xml": twice,
+        "items/hutan-2.xml": (root / "items" / "hutan-2.xml").read_bytes(),
+        "stimuli/bacaan-hutan.xml": (root / "stimuli" / "bacaan-hutan.xml").read_bytes(),
+        "stimuli/rambu.png": PNG,
+    }
+    parsed, problems = read_parsed("p.zip", zipped(files), accept_stimuli=True)
+    assert [p.item.code for p in parsed] == ["TIU-BAC-002"]
+    assert [(p.location, p.message) for p in problems] == [
+        (
+            "qti-assessment-item/qti-assessment-stimulus-ref[2]",
+            "refused, not stripped: an item may refer to one passage only",
+        )
+    ]
