@@ -89,6 +89,7 @@ def test_of_builds_a_fixed_form_from_a_draw():
         ([[True, [0, 1]]], "form position 1 item id"),
         ([[101, "0,1"]], "form position 1: the option order must be a list"),
         ([[101, [0, 1.5]]], "form position 1 option order"),
+        ([[101, [0, True]]], "form position 1 option order"),
         ([None, [101, [0, 1], "fixed"]], "form position 2: the third element"),
     ],
 )
