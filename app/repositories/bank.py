@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
 from app.repositories.common import dialect_insert
+from item_bank.models import ItemStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,8 @@ def retire(session: Session, ids: Sequence[int]) -> None:
     if ids:
         session.execute(
             update(ItemVersion)
-            .where(ItemVersion.id.in_(list(ids)), ItemVersion.status == "active")
-            .values(status="retired")
+            .where(ItemVersion.id.in_(list(ids)), ItemVersion.status == ItemStatus.ACTIVE)
+            .values(status=ItemStatus.RETIRED)
         )
 
 
@@ -227,7 +228,7 @@ def active_items(session: Session, batch: int = 2000) -> Any:
     """Every active item version (streamed), by code."""
     return session.scalars(
         select(ItemVersion)
-        .where(ItemVersion.status == "active")
+        .where(ItemVersion.status == ItemStatus.ACTIVE)
         .order_by(ItemVersion.code)
         .execution_options(yield_per=batch)
     )

@@ -11,6 +11,7 @@ from app.models.bank import ItemVersion
 from app.models.exam import ExamPoolItem, ExamVersion
 from app.models.sitting import Registration, Sitting, SittingProctor
 from app.repositories.common import insert_ignore
+from item_bank.models import ItemStatus
 
 
 def latest_version(session: Session, code: str, *, lock: bool = False) -> ExamVersion | None:
@@ -104,7 +105,7 @@ def active_items_of_sections(session: Session, sections: Sequence[str]) -> list[
     return list(
         session.scalars(
             select(ItemVersion)
-            .where(ItemVersion.status == "active", ItemVersion.section.in_(list(sections)))
+            .where(ItemVersion.status == ItemStatus.ACTIVE, ItemVersion.section.in_(list(sections)))
             .order_by(ItemVersion.id)
         )
     )

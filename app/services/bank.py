@@ -366,7 +366,7 @@ def set_item_status(
         msg = f"no item with code {code!r}"
         raise NotFound(msg)
     newest = versions[-1]
-    if status not in ("active", "retired", "draft"):
+    if status not in tuple(ItemStatus):
         msg = f"status must be active, retired or draft, not {status!r}"
         raise Conflict(msg)
     previous = newest.status
