@@ -26,8 +26,12 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from scoring.integrity.common import score_responses
+from scoring.integrity.erasure import erasure_index
 from scoring.integrity.evidence import analyse_integrity
+from scoring.integrity.person_fit import person_fit
 from scoring.integrity.similarity import answer_similarity, neighbour_pairs
+from scoring.integrity.timing import timing_indices
 from scoring.integrity_sim import (
     DetectionRow,
     dif_markdown_table,
@@ -39,6 +43,8 @@ from scoring.integrity_sim import (
 )
 
 T = TypeVar("T")
+#: Rows of the per-index breakdown, filled by :func:`all_indices`.
+BREAKDOWN: list[str] = []
 
 ROW_LENGTH = 10
 CHANGES_PER_ATTEMPT = 3.0
@@ -100,6 +106,22 @@ def all_indices(args: argparse.Namespace, rng: np.random.Generator) -> tuple[flo
         return len(analysis.ranking)
 
     wall, cpu, flagged = timed(run, args.repeat)
+    scored = score_responses(data.responses, keys=data.keys)
+    parts = {
+        "response times": lambda: timing_indices(data.times, scored.correct),
+        "answer changes": lambda: erasure_index(
+            *events, best_option=data.keys, total_score=scored.number_correct
+        ),
+        "seat similarity (pairs included)": lambda: answer_similarity(
+            data.responses,
+            neighbour_pairs(sitting, seat, row_length=ROW_LENGTH),
+            keys=data.keys,
+        ),
+        "person fit": lambda: person_fit(scored, guessing=0.2),
+    }
+    for name, call in parts.items():
+        part_wall, part_cpu, _ = timed(call, 1)
+        BREAKDOWN.append(f"| of which {name} | {part_wall:.2f} s | {part_cpu:.2f} s |")
     return wall, cpu, flagged
 
 
@@ -122,6 +144,7 @@ def speed(args: argparse.Namespace) -> list[str]:
         "|---|---|---|",
         f"| all indices + ranking, {args.attempts:,} attempts × 110 items "
         f"| **{wall_all:.2f} s** | {cpu_all:.2f} s |",
+        *BREAKDOWN,
         f"| neighbour pairs, {args.sittings:,} sittings × {args.seats} seats "
         f"({len(pairs):,} pairs) | {wall_pairs:.2f} s | {cpu_pairs:.2f} s |",
         f"| similarity of those pairs | **{wall_sim:.2f} s** | {cpu_sim:.2f} s |",
