@@ -1,5 +1,5 @@
-"""Queries behind the public pages: results by slip serial, a sitting's finished results for the
-live board, and the exam versions they name."""
+"""Results as the public pages read them: stored once when an attempt finishes, then found by
+slip serial and by sitting for the live board, with the exam versions they name."""
 
 from __future__ import annotations
 
@@ -36,3 +36,10 @@ def finished_results(session: Session, sitting_id: int, since: datetime | None) 
     if since is not None:
         statement = statement.where(Result.computed_at >= since)
     return list(session.scalars(statement))
+
+
+def add_result(session: Session, result: Result) -> Result:
+    """Insert a result (its slip serial is unique: a clash is an error, never an overwrite)."""
+    session.add(result)
+    session.flush()
+    return result

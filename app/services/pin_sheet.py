@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.errors import NotFound
-from app.models.exam import ExamVersion
-from app.models.sitting import Sitting
+from app.repositories import sittings as sitting_repo
 from app.services.exams import IssuedPin, local_time
 
 _TEMPLATES = Environment(
@@ -23,15 +22,15 @@ def render(
     session: Session, sitting_id: int, pins: list[IssuedPin], clock: Clock | None = None
 ) -> str:
     """The sheet as one self-contained HTML page (print it; nothing is loaded from elsewhere)."""
-    sitting = session.get(Sitting, sitting_id)
-    if sitting is None:
+    found = sitting_repo.sitting_and_exam(session, sitting_id)
+    if found is None:
         msg = f"no sitting {sitting_id}"
         raise NotFound(msg)
-    exam = session.get(ExamVersion, sitting.exam_id)
+    sitting, exam = found
     now = (clock or Clock()).now()
     return _TEMPLATES.get_template("pin_sheet.html.j2").render(
         sitting=sitting,
-        exam_title=exam.title if exam else "",
+        exam_title=exam.title,
         starts_local=local_time(sitting.starts_at, sitting.timezone),
         printed_local=local_time(now, sitting.timezone),
         pins=sorted(pins, key=lambda p: p.slot),

@@ -207,9 +207,7 @@ def store_result(
         computed_at=now,
         abilities=abilities,
     )
-    session.add(result)
-    session.flush()
-    return result
+    return public_repo.add_result(session, result)
 
 
 def rule_dict(rule: dict[str, Any]) -> dict[str, Any]:

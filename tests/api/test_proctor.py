@@ -54,6 +54,13 @@ def test_sitting_pause_and_resume_leave_everyone_exactly_their_time(client, exam
     paused = client.post(f"/api/v1/sittings/{exam.sitting_id}/pause", json=REASON, headers=proctor)
     assert paused.status_code == 200
     assert paused.json()["attempts_affected"] == 2
+    # From here the clocks stand still: what they show now is exactly what they must show after
+    # the outage and at the resume (``before`` was read a moment earlier, so the clocks may have
+    # crossed one more second before the pause stopped them).
+    at_pause = (remaining(client, first), remaining(client, second))
+    assert before[0] - 1 <= at_pause[0] <= before[0]
+    assert before[1] - 1 <= at_pause[1] <= before[1]
+    before = at_pause
     clock.advance(timedelta(hours=2))  # a long outage
     assert (remaining(client, first), remaining(client, second)) == before
     assert (
