@@ -160,11 +160,6 @@ def signature(secret: bytes, digest: str) -> str:
     return Signer(secret, SNAPSHOT_PURPOSE).sign(digest)
 
 
-def signature_valid(secret: bytes, snapshot: RankingSnapshot) -> bool:
-    """Whether a stored snapshot's signature is the server's over its content hash."""
-    return Signer(secret, SNAPSHOT_PURPOSE).verify(snapshot.content_hash, snapshot.signature)
-
-
 @dataclass(frozen=True)
 class Published:
     """One formation's outcome of a publication."""
