@@ -105,7 +105,8 @@ class Item:
     correct, 0-1), ``level`` a coarse label; either may be absent. ``shuffle`` false keeps the
     options in their written order on every form (True/False, ordered numeric options); with
     ``shuffle`` true only the options not marked ``fixed`` move. ``stimulus_ref`` names the
-    `Stimulus` (passage) the candidate reads beside the item, if any.
+    `Stimulus` (passage) the candidate reads beside the item, if any. ``explanation`` is the
+    *pembahasan* (sanitized HTML) shown only on a practice exam's review, never during an exam.
     """
 
     code: str
@@ -124,6 +125,7 @@ class Item:
     source: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     shuffle: bool = True
     stimulus_ref: str | None = None
+    explanation: str | None = None
 
     def option_index(self, label: str) -> int:
         """Index of the option with ``label`` (raises ``KeyError`` when there is none)."""
@@ -166,6 +168,8 @@ class Item:
             payload["shuffle"] = False
         if self.stimulus_ref is not None:
             payload["stimulus"] = self.stimulus_ref
+        if self.explanation is not None:
+            payload["explanation"] = self.explanation
         return payload
 
     def content_hash(self) -> str:

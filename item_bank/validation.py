@@ -167,6 +167,7 @@ class RawItem:
     shuffle: object = None
     fixed: object = None
     stimulus: RawStimulus | None = None
+    explanation: object = None
     fields: dict[str, str] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
     media_locations: dict[str, str] = field(default_factory=dict)
@@ -429,6 +430,17 @@ def build_item(
 
     source = _source(report, raw.source)
 
+    # The pembahasan: optional, sanitized like the stem (it is shown to practice candidates).
+    explanation: str | None = None
+    explanation_text = _text(report, "explanation", raw.explanation, rules)
+    if explanation_text is not None:
+        explanation = _html(report, "explanation", explanation_text)
+        explanation = None if is_blank(explanation) else explanation
+        if explanation is not None and "<img" in explanation:
+            # Images are carried only by a stem and its options (their media are resolved and
+            # stored with the item); an explanation's picture would point at nothing.
+            report.add("explanation", "images are not supported in an explanation: use text")
+
     stem, options, media = _media(report, raw, rules, resolve_media, stem=stem, options=options)
     if stem_text is not None and is_blank(stem):
         report.add("stem", "empty stem (nothing is left to show after removing unsafe HTML)")
@@ -455,6 +467,7 @@ def build_item(
         source=source,
         shuffle=shuffle,
         stimulus_ref=_stimulus_ref(raw),
+        explanation=explanation,
     )
 
 

@@ -41,6 +41,7 @@ def spec_to_dict(spec: ExamSpec) -> dict[str, Any]:
             "hard_below_p": spec.difficulty_bands.hard_below_p,
         },
         **({"irt_matching": True} if spec.irt_matching else {}),
+        **({"practice": True} if spec.practice else {}),
         "sections": [_section_to_dict(s) for s in spec.sections],
         "categories": [
             {"code": c.category, "minima": {m.label: m.minimum for m in c.minima}}

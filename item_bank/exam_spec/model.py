@@ -254,6 +254,8 @@ class ExamSpec:
     (:meth:`TieBreakKey.by_column`, a field of :data:`ROSTER_TIE_BREAK_FIELDS`), such as a
     higher ``grade_average`` and then an earlier ``birth_date`` (the older candidate) first.
     ``show_result`` says whether the candidate sees the result when the exam ends.
+    ``practice`` marks a *simulasi*: a public practice exam anyone may start without a PIN,
+    drawn from its own practice bank, with a review (keys and explanations) after finishing.
     """
 
     code: str
@@ -269,6 +271,7 @@ class ExamSpec:
     show_result: bool = True
     difficulty_bands: DifficultyBands = DifficultyBands()
     irt_matching: bool = False
+    practice: bool = False
 
     def __post_init__(self) -> None:
         codes = [s.code for s in self.sections]

@@ -115,6 +115,7 @@ _TOP_KEYS = (
     "final_tie_breaks",
     "formations",
     "irt_matching",
+    "practice",
 )
 _SECTION_KEYS = ("code", "name", "item_count", "scoring", "blueprint", "adaptive")
 _ADAPTIVE_KEYS = ("min_items", "se_target", "randomesque", "scale_mean", "scale_sd")
@@ -166,8 +167,17 @@ def read_spec(root: Node, file: str) -> ExamSpec:
     duration = r.integer(top.get("duration_minutes"), "duration_minutes", "duration_minutes", 1)
     flags = {
         key: r.boolean(top.get(key), key, key)
-        for key in ("shuffle_items", "shuffle_options", "show_result", "irt_matching")
+        for key in ("shuffle_items", "shuffle_options", "show_result", "irt_matching", "practice")
     }
+    if flags["practice"] and flags["show_result"] is False:
+        # A practice attempt ends on its score and review: hiding it defeats the practice.
+        node = top.get("show_result")
+        r.problem(
+            node.line if node is not None else root.line,
+            "show_result",
+            "show_result",
+            "a practice exam (practice: true) shows its result: leave show_result out or true",
+        )
     bands = _read_bands(r, top.get("difficulty_bands"))
     drafts = _read_sections(r, top.get("sections"))
     known = [d.code for d in drafts if d.code is not None]
@@ -197,6 +207,7 @@ def read_spec(root: Node, file: str) -> ExamSpec:
         show_result=_default(flags["show_result"], True),
         difficulty_bands=bands,
         irt_matching=_default(flags["irt_matching"], False),
+        practice=_default(flags["practice"], False),
     )
 
 

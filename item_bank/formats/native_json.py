@@ -32,7 +32,7 @@ PACKAGE_BANK = "bank.json"
 
 ITEM_FIELDS = (
     "code", "section", "topic", "stem", "scoring", "key", "options", "p_value", "level", "irt",
-    "status", "media", "source", "shuffle", "stimulus",
+    "status", "media", "source", "shuffle", "stimulus", "explanation",
 )  # fmt: skip
 STIMULUS_FIELDS = ("code", "content", "title")
 OPTION_FIELDS = ("label", "text", "points", "fixed")
@@ -153,6 +153,7 @@ def _raw_item(value: object, location: str, file: str) -> tuple[RawItem | None, 
         media=value.get("media"),
         source=value.get("source"),
         shuffle=value.get("shuffle"),
+        explanation=value.get("explanation"),
         fields={"irt_a": "irt.a", "irt_b": "irt.b", "irt_c": "irt.c"},
     )
     irt = value.get("irt")
@@ -375,6 +376,8 @@ def item_to_json(item: Item, stimuli: Mapping[str, Stimulus] | None = None) -> d
         if stimulus.title:
             passage["title"] = stimulus.title
         data["stimulus"] = passage
+    if item.explanation is not None:
+        data["explanation"] = item.explanation
     return data
 
 

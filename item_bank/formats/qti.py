@@ -117,6 +117,9 @@ STIMULUS_REFUSED = (
     " its question is about (import its package with passages accepted, or put the passage in"
     " the item body)"
 )
+#: Identifiers of the ``modalFeedback`` that carries an item's *pembahasan* (explanation); any
+#: other feedback (shown when an answer is checked) is still left out.
+EXPLANATION_FEEDBACK = frozenset({"explanation", "pembahasan"})
 _LABEL = re.compile(r"\s*([A-Za-z0-9_-]{1,32})\s*/\s*(\S.*?)\s*$")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]+)\s*[:=]\s*(.*?)\s*$")
 
@@ -802,6 +805,14 @@ def _read_item(
             option.points = evaluated[identifier]
 
     section, topic = _section_and_topic(root, metadata, defaults)
+    explanation = next(
+        (
+            feedback
+            for feedback in _children(root, "modalFeedback")
+            if (feedback.get("identifier") or "").strip().lower() in EXPLANATION_FEEDBACK
+        ),
+        None,
+    )
     raw = RawItem(
         location=here,
         code=root.get("identifier"),
@@ -826,9 +837,16 @@ def _read_item(
             "key": "correctResponse",
             "stem": "itemBody",
             "shuffle": "shuffle",
+            "explanation": "modalFeedback",
         },
-        locations={"key": paths[declaration], "stem": paths[body], "shuffle": where},
+        locations={
+            "key": paths[declaration],
+            "stem": paths[body],
+            "shuffle": where,
+            **({} if explanation is None else {"explanation": paths[explanation]}),
+        },
         stimulus=stimulus,
+        explanation=None if explanation is None else html.inner(explanation),
         media_locations=html.images,
         missing={
             "section": NO_SECTION,
@@ -1170,6 +1188,17 @@ def item_to_qti(item: Item, stimulus_href: str | None = None) -> str:
     )
     shuffle = "true" if item.shuffle else "false"
     label = quoteattr(f"{item.section}/{item.topic}")
+    feedback_outcome = feedback = ""
+    if item.explanation is not None:
+        # The pembahasan as the item's modal feedback (what importing reads it from).
+        feedback_outcome = (
+            '  <qti-outcome-declaration identifier="FEEDBACK" cardinality="single"'
+            ' base-type="identifier"/>\n'
+        )
+        feedback = (
+            '  <qti-modal-feedback outcome-identifier="FEEDBACK" identifier="explanation"'
+            f' show-hide="show">{to_xhtml(item.explanation)}</qti-modal-feedback>\n'
+        )
     # No whitespace inside the body or the choices: it would become part of the item's text.
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -1183,12 +1212,14 @@ def item_to_qti(item: Item, stimulus_href: str | None = None) -> str:
         '  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float">'
         "<qti-default-value><qti-value>0</qti-value></qti-default-value>"
         "</qti-outcome-declaration>\n"
+        f"{feedback_outcome}"
         f"{_stimulus_ref(item, stimulus_href)}"
         f"  <qti-item-body>{to_xhtml(item.stem)}"
         f'<qti-choice-interaction response-identifier="RESPONSE" shuffle="{shuffle}"'
         ' max-choices="1">'
         f"{choices}</qti-choice-interaction></qti-item-body>\n"
         f'  <qti-response-processing template="{TEMPLATE_BASE}{template}.xml"/>\n'
+        f"{feedback}"
         "</qti-assessment-item>\n"
     )
 

@@ -51,8 +51,15 @@ ORDER_COLUMNS: tuple[str, ...] = ("shuffle", "fixed")
 #: Columns of an item's passage: ``stimulus`` (its code) and ``stimulus_text`` (its HTML, which
 #: later rows of the same passage may leave empty).
 STIMULUS_COLUMNS: tuple[str, ...] = ("stimulus", "stimulus_text")
+#: The item's *pembahasan* (explanation shown on a practice exam's review), when present.
+EXPLANATION_COLUMNS: tuple[str, ...] = ("explanation",)
 #: Every column a bank file may have.
-ALL_COLUMNS: tuple[str, ...] = (*COLUMNS, *ORDER_COLUMNS, *STIMULUS_COLUMNS)
+ALL_COLUMNS: tuple[str, ...] = (
+    *COLUMNS,
+    *ORDER_COLUMNS,
+    *STIMULUS_COLUMNS,
+    *EXPLANATION_COLUMNS,
+)
 #: Columns a bank file must have; the others may be left out.
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "section", "topic", "stem", "option_a", "option_b")
 

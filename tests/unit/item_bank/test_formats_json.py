@@ -116,6 +116,7 @@ def test_item_problems_name_the_json_field() -> None:
                     "source",
                     "shuffle",
                     "stimulus",
+                    "explanation",
                 ]
             ),
         ),
