@@ -151,6 +151,8 @@ def erasure_index(
         rate = np.where(group_changes - changes > 0, rate, math.nan)
         spread = np.sqrt(changes * rate * (1.0 - rate))
         z = np.where((changes > 0) & (spread > 0), (wtr - 0.5 - changes * rate) / spread, math.nan)
+        # Nobody else in the group ever changed to the key: any WTR change is beyond the model.
+        z = np.where((rate == 0) & (wtr > 0), math.inf, z)
     return Erasures(
         changes=changes,
         wrong_to_right=wtr,

@@ -69,6 +69,16 @@ def test_statistics_match_the_formulas_on_hand_built_tables():
     assert comparison.n_reference_item[0] == 125
 
 
+def test_swapping_the_groups_negates_delta_and_keeps_the_test():
+    correct, groups = build(TABLES)
+    forward = mantel_haenszel_dif(scored_from(correct), groups, "R", purify=False).comparisons[0]
+    backward = mantel_haenszel_dif(scored_from(correct), groups, "F", purify=False).comparisons[0]
+    np.testing.assert_allclose(backward.delta, -forward.delta)
+    np.testing.assert_allclose(backward.delta_se, forward.delta_se)
+    np.testing.assert_allclose(backward.chi_square, forward.chi_square)
+    assert backward.dif_class == forward.dif_class
+
+
 @pytest.mark.parametrize(
     ("delta", "se", "p", "expected"),
     [

@@ -198,6 +198,21 @@ def test_many_wrong_to_right_changes_are_flagged_against_the_score_group():
     assert 0.1 < np.nanmean(result.expected_rate) < 0.35
 
 
+def test_wrong_to_right_where_the_group_never_corrects_is_beyond_the_model():
+    # Three attempts of one score group; only attempt 0 ever changed to the key (three times).
+    attempt = [0, 0, 0, 0, 0, 0, 1, 1, 2, 2]
+    item = [0, 0, 1, 1, 2, 2, 0, 0, 1, 1]
+    option = [1, 0, 1, 0, 1, 0, 1, 2, 2, 3]
+    time = [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]
+    result = erasure_index(
+        attempt, item, option, time, best_option=[0, 0, 0], total_score=[5, 5, 5], n_groups=1
+    )
+    assert result.expected_rate[0] == 0.0
+    assert result.z[0] == math.inf
+    assert result.p_value[0] == 0.0
+    assert result.flag.tolist() == [True, False, False]
+
+
 def test_events_naming_unknown_rows_are_refused():
     with pytest.raises(IntegrityInputError, match="event 1 names attempt row 5"):
         erasure_index([0, 5], [0, 0], [1, 2], [1, 2], best_option=[0], total_score=[1, 2])
@@ -320,6 +335,14 @@ def test_analyse_integrity_runs_every_index_whose_inputs_are_given():
     assert analysis.timing is not None
     assert analysis.similarity is not None
     assert analysis.erasures is None
+    with_history = analyse_integrity(
+        responses[:20],
+        keys=sitting.keys,
+        events=([0, 0], [3, 3], [(sitting.keys[3] + 1) % 5, sitting.keys[3]], [1.0, 2.0]),
+    )
+    assert with_history.erasures is not None
+    assert with_history.erasures.wrong_to_right[0] == 1
+    assert with_history.timing is None
     flagged = {entry.attempt: entry for entry in analysis.ranking}
     assert 0 in flagged
     assert neighbour in flagged
