@@ -115,18 +115,21 @@ class TimeNorms:
 class TimingIndices:
     """Response-time figures of ``N`` attempts on ``J`` items.
 
-    Per item: ``rapid_threshold`` (seconds) and the ``norms`` used. Per attempt: ``n_timed``
-    items with a time; ``rapid_count``, ``rapid_correct`` (rapid and correct; 0 when no
-    correctness was given) and ``rapid_share``; ``tau`` the speed (log scale, mean 0; +0.69 is
-    twice as fast as average); ``lt`` and ``lt_p`` Marianti et al.'s statistic and its upper
-    tail; ``fast_count`` items with ``z < -FAST_Z``; ``rapid_flag`` and ``speed_flag``.
-    ``residuals`` is the ``N × J`` matrix of ``z_ij`` (NaN where untimed), for the answer-time
-    strip of a report.
+    Per item: ``rapid_threshold`` (seconds) and the ``norms`` used (NaN for an item with fewer
+    than two timed answers, which the speed index then leaves out). Per attempt: ``n_timed``
+    items with a time and ``n_normed`` of them with norms (the items ``l^t`` counts);
+    ``rapid_count``, ``rapid_correct`` (rapid and correct; 0 when no correctness was given)
+    and ``rapid_share``; ``tau`` the speed (log scale, mean 0; +0.69 is twice as fast as
+    average); ``lt`` and ``lt_p`` Marianti et al.'s statistic and its upper tail; ``fast_lt``
+    and ``fast_p`` its fast side and that side's tail; ``fast_count`` items with ``z <
+    -FAST_Z``; ``rapid_flag`` and ``speed_flag``. ``residuals`` is the ``N × J`` matrix of
+    ``z_ij`` (NaN where untimed or without norms), for the answer-time strip of a report.
     """
 
     norms: TimeNorms
     rapid_threshold: FloatArray
     n_timed: IntArray
+    n_normed: IntArray
     rapid_count: IntArray
     rapid_correct: IntArray
     rapid_share: FloatArray
@@ -192,35 +195,46 @@ def fit_time_norms(times: ArrayLike) -> tuple[TimeNorms, FloatArray]:
     Returns
     -------
     (TimeNorms, tau)
-        ``tau`` has mean 0 over the attempts with a time (the model's identification).
+        ``tau`` has mean 0 over the attempts with a time (the model's identification). An item
+        with fewer than two timed answers (a bank item few forms carried) has no norms (NaN)
+        and is left out of every ``τ``; with no item timed twice the norms cannot be estimated
+        and :class:`IntegrityInputError` says so.
     """
     return _fit(*_log_times(times))
 
 
+def _finite(norms: TimeNorms) -> TimeNorms:
+    """Norms with items that have none (NaN) at ``α = 0``: weight 0 in every sum."""
+    usable = np.isfinite(norms.beta) & np.isfinite(norms.alpha)
+    return TimeNorms(np.where(usable, norms.beta, 0.0), np.where(usable, norms.alpha, 0.0))
+
+
 def _fit(log_t: FloatArray, mask: FloatArray) -> tuple[TimeNorms, FloatArray]:
     per_item = mask.sum(axis=0)
-    if np.any(per_item < _MIN_TIMED_PER_ITEM):
-        item = int(np.argmax(per_item < _MIN_TIMED_PER_ITEM))
+    usable = per_item >= _MIN_TIMED_PER_ITEM
+    if not usable.any():
         raise IntegrityInputError(
-            f"item {item} has {int(per_item[item])} timed answers; norms need at least "
-            f"{_MIN_TIMED_PER_ITEM} per item (pass norms from an earlier sitting instead)"
+            f"no item has {_MIN_TIMED_PER_ITEM} timed answers, so no time norms can be "
+            "estimated (pass norms from an earlier sitting instead)"
         )
+    if not usable.all():
+        mask = mask * usable
+    count = np.where(usable, per_item, 1.0)
     n_items = log_t.shape[1]
-    sum_log = log_t.sum(axis=0)
+    sum_log = log_t.sum(axis=0) * usable
     sum_log_sq = np.zeros(n_items)
     for rows in _blocks(log_t.shape[0]):
         sum_log_sq += (log_t[rows] ** 2).sum(axis=0)
+    sum_log_sq *= usable
     has_time = mask.sum(axis=1) > 0
     tau = np.zeros(log_t.shape[0])
     alpha = np.ones(n_items)
     beta = np.zeros(n_items)
     for _ in range(_NORM_ITERATIONS):
-        mt, mt2, lt = mask.T @ tau, mask.T @ tau**2, log_t.T @ tau
-        beta = (sum_log + mt) / per_item
-        squares = (
-            sum_log_sq + 2 * lt - 2 * beta * sum_log + mt2 - 2 * beta * mt + beta**2 * per_item
-        )
-        alpha = 1.0 / np.sqrt(np.maximum(squares / per_item, 1e-6))
+        mt, mt2, lt = mask.T @ tau, mask.T @ tau**2, (log_t.T @ tau) * usable
+        beta = (sum_log + mt) / count
+        squares = sum_log_sq + 2 * lt - 2 * beta * sum_log + mt2 - 2 * beta * mt + beta**2 * count
+        alpha = np.where(usable, 1.0 / np.sqrt(np.maximum(squares / count, 1e-6)), 0.0)
         updated = _person_speed(log_t, mask, TimeNorms(beta, alpha))
         centre = float(updated[has_time].mean()) if has_time.any() else 0.0
         updated = np.where(has_time, updated - centre, 0.0)
@@ -229,8 +243,10 @@ def _fit(log_t: FloatArray, mask: FloatArray) -> tuple[TimeNorms, FloatArray]:
         tau = updated
         if change < _NORM_TOLERANCE:
             break
-    norms = TimeNorms(readonly(beta), readonly(alpha))
-    return norms, _person_speed(log_t, mask, norms)
+    norms = TimeNorms(
+        readonly(np.where(usable, beta, math.nan)), readonly(np.where(usable, alpha, math.nan))
+    )
+    return norms, _person_speed(log_t, mask, _finite(norms))
 
 
 def timing_indices(
@@ -274,7 +290,11 @@ def timing_indices(
     else:
         if norms.beta.size != n_items or norms.alpha.size != n_items:
             raise IntegrityInputError(f"norms are for {norms.beta.size} items, times for {n_items}")
-        tau = _person_speed(log_t, mask, norms)
+        tau = _person_speed(log_t, mask, _finite(norms))
+    usable = np.isfinite(norms.beta) & np.isfinite(norms.alpha)
+    model = _finite(norms)
+    model_mask = mask if usable.all() else mask * usable
+    n_normed = model_mask.sum(axis=1).astype(np.int64)
     right = None
     if correct is not None:
         right = np.asarray(correct)
@@ -311,23 +331,24 @@ def timing_indices(
         rapid_count[rows] = rapid.sum(axis=1)
         if right is not None:
             rapid_correct[rows] = (rapid & (right[rows] > 0)).sum(axis=1)
-        resid = norms.alpha * (block_log - norms.beta + speed[rows, None]) * mask[rows]
+        resid = model.alpha * (block_log - model.beta + speed[rows, None]) * model_mask[rows]
         lt[rows] = (resid * resid).sum(axis=1)
         fast = np.minimum(resid, 0.0)
         fast_lt[rows] = (fast * fast).sum(axis=1)
         fast_count[rows] = (resid < -fast_z).sum(axis=1)
-        z[rows] = np.where(timed, resid, math.nan)
-    none = n_timed == 0
+        z[rows] = np.where(model_mask[rows] > 0, resid, math.nan)
+    none = n_normed == 0
     lt = np.where(none, math.nan, lt)
     fast_lt = np.where(none, math.nan, fast_lt)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(none, math.nan, rapid_count / np.maximum(n_timed, 1))
-    lt_p = chi_square_sf_approx(lt, n_timed - 1)
-    fast_p = chi_square_sf_approx(fast_lt / _FAST_SCALE, _FAST_DF * (n_timed - 1))
+        share = np.where(n_timed == 0, math.nan, rapid_count / np.maximum(n_timed, 1))
+    lt_p = chi_square_sf_approx(lt, n_normed - 1)
+    fast_p = chi_square_sf_approx(fast_lt / _FAST_SCALE, _FAST_DF * (n_normed - 1))
     return TimingIndices(
         norms=norms,
         rapid_threshold=readonly(threshold),
         n_timed=n_timed,
+        n_normed=n_normed,
         rapid_count=rapid_count,
         rapid_correct=rapid_correct,
         rapid_share=share,

@@ -142,6 +142,21 @@ def test_preknowledge_shows_in_the_speed_index_but_an_evenly_fast_candidate_does
     assert result.residuals.shape == times.shape
 
 
+def test_an_item_timed_once_has_no_norms_and_drops_out_of_the_speed_index():
+    times, *_ = lognormal_times(300, 20, seed=11)
+    times[1:, 5] = np.nan  # a bank item only attempt 0's form carried
+    result = timing_indices(times)
+    assert np.isnan(result.norms.beta[5])
+    assert np.isnan(result.norms.alpha[5])
+    assert np.isfinite(np.delete(result.norms.beta, 5)).all()
+    assert result.n_timed[0] == 20
+    assert result.n_normed[0] == 19
+    assert np.isnan(result.residuals[0, 5])
+    assert np.isfinite(result.lt[0])
+    with pytest.raises(IntegrityInputError, match="no item has 2 timed answers"):
+        fit_time_norms(np.where(np.eye(3) > 0, 30.0, np.nan))
+
+
 def test_untimed_items_are_left_out_and_bad_times_named():
     times, *_ = lognormal_times(100, 10, seed=4)
     times[0, :5] = np.nan
