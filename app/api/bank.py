@@ -37,6 +37,13 @@ def import_items(
     dry_run: Annotated[bool, Form(description="report what would happen; store nothing")] = False,
     section: Annotated[str | None, Form(description="section of QTI items naming none")] = None,
     topic: Annotated[str | None, Form(description="topic of QTI items naming none")] = None,
+    new_versions: Annotated[
+        bool,
+        Form(
+            description="make a changed item under an existing code its new version even when"
+            " its source does not say it is the same item"
+        ),
+    ] = False,
 ) -> bank_service.ImportSummary | JSONResponse:
     """The same report as ``ujian bank import --json``: 200 when stored (or a clean dry run),
     422 with every located problem when anything is wrong (then nothing is stored)."""
@@ -57,6 +64,7 @@ def import_items(
         dry_run=dry_run,
         default_section=section,
         default_topic=topic,
+        new_versions=new_versions,
     )
     if not report.ok:
         return JSONResponse(
@@ -86,6 +94,8 @@ def _summary(row: ItemVersion) -> ItemSummary:
         status=row.status,
         content_hash=row.content_hash,
         created_at=row.created_at,
+        shuffle=row.shuffle,
+        stimulus_ref=row.stimulus_ref,
     )
 
 

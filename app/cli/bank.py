@@ -72,8 +72,21 @@ def bank_import(
     topic: Annotated[
         str | None, typer.Option(help="topic of QTI items whose metadata names none")
     ] = None,
+    new_versions: Annotated[
+        bool,
+        typer.Option(
+            "--new-versions",
+            help="make a changed item under an existing code its new version even when its"
+            " source does not say it is the same item",
+        ),
+    ] = False,
 ) -> None:
-    """Import item files all or nothing; exit 1 (nothing imported) on any problem."""
+    """Import item files all or nothing; exit 1 (nothing imported) on any problem.
+
+    A changed item under a code the bank holds becomes a new version only when it comes from
+    this engine's export or the same QTI package and resource, or with ``--new-versions``;
+    otherwise the import is refused naming every colliding code.
+    """
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
     from rich.table import Table
 
@@ -121,6 +134,7 @@ def bank_import(
                         progress=lambda n: progress.update(task, items=n),
                         default_section=section,
                         default_topic=topic,
+                        new_versions=new_versions,
                     )
         finally:
             for handle in handles:
@@ -151,6 +165,9 @@ def bank_import(
         str(report.created), str(report.new_versions), str(report.unchanged), str(report.media)
     )
     out.print(table)
+    if report.versioned:
+        verb = "would become" if dry_run else "became"
+        out.print(f"{verb} a new version: {', '.join(report.versioned)}")
     if report.created == report.new_versions == 0 and not dry_run:
         out.print("Nothing changed: every item is identical to its stored version.")
 
@@ -160,23 +177,32 @@ def bank_export(
     out_path: Annotated[Path, typer.Option("--out", help="file to write")],
     fmt: Annotated[str, typer.Option("--format", help="json or qti")] = "json",
 ) -> None:
-    """Export the active bank: native JSON (a ZIP when it has images) or a QTI 3.0 package."""
+    """Export the active bank: native JSON (a .zip package when it has images) or a QTI 3.0
+    package (.zip); exit 2, writing nothing, when the file name does not fit."""
     from app.services import bank
-    from item_bank.formats import write_json, write_json_package, write_qti_package
+    from item_bank.formats import ExportRefused, export_container, write_export
 
-    if fmt not in ("json", "qti"):
-        err.print("[red]--format must be json or qti[/red]")
-        raise typer.Exit(2)
     with database() as db, db.unit_of_work(write=False) as session:
-        items, media = bank.export_items(session)
+        exported = bank.export_bank(session)
+    try:
+        # Checked before the file is opened: a refused name leaves no empty file behind.
+        export_container(fmt, out_path.name, has_images=bool(exported.media))
+    except ExportRefused as refused:
+        err.print(f"[red]{refused}[/red]")
+        raise typer.Exit(2) from None
     with out_path.open("wb") as handle:
-        if fmt == "qti":
-            write_qti_package(items, media, handle)
-        elif media:
-            write_json_package(items, media, handle)
-        else:
-            write_json(items, handle)
-    out.print(f"exported {len(items)} items ({len(media)} images) to {out_path}")
+        summary = write_export(
+            exported.items,
+            exported.media,
+            handle,
+            fmt=fmt,
+            name=out_path.name,
+            stimuli=exported.stimuli,
+        )
+    out.print(
+        f"exported {summary.items} items ({summary.images} images, {len(exported.stimuli)}"
+        f" passages) to {out_path}"
+    )
 
 
 @sections.command("list")

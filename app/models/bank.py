@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,6 +68,37 @@ class ItemVersion(Base):
     import_id: Mapped[int | None] = mapped_column(ForeignKey("bank_imports.id"))
     # The calibration that set irt_a/b/c (None: imported with the item, or none).
     calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibrations.id"))
+    # The pembahasan shown on a practice exam's review (never in a live candidate's payload).
+    explanation: Mapped[str | None] = mapped_column(Text)
+    # False keeps the options in their written order on every form; with True only options
+    # not marked ``fixed`` (in ``options``) move.
+    shuffle: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The passage the candidate reads beside the item: its code, and the exact stored
+    # version the item was imported with (what a replay shows).
+    stimulus_ref: Mapped[str | None] = mapped_column(String(64))
+    stimulus_id: Mapped[int | None] = mapped_column(ForeignKey("stimuli.id"), index=True)
+
+
+class StimulusVersion(Base):
+    """One immutable version of a passage (text, tables, images, formulas) items refer to.
+
+    Versioned like items: ``code`` is the identity, a changed text gets ``version + 1`` and
+    the old version is retired but kept, since item versions (and so forms) point at it.
+    """
+
+    __tablename__ = "stimuli"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    media: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("bank_imports.id"))
 
 
 class MediaBlob(Base):

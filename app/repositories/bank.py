@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
+from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob, StimulusVersion
 from app.repositories.common import dialect_insert
 from item_bank.models import ItemStatus
 
@@ -24,6 +24,17 @@ class LatestVersion:
     version: int
     content_hash: str
     status: str
+    source: dict[str, str]
+    stimulus_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestStimulus:
+    """The newest stored version of a passage code."""
+
+    id: int
+    version: int
+    content_hash: str
 
 
 def section_codes(session: Session) -> frozenset[str]:
@@ -62,12 +73,67 @@ def latest_versions(session: Session, codes: Sequence[str]) -> dict[str, LatestV
             ItemVersion.version,
             ItemVersion.content_hash,
             ItemVersion.status,
+            ItemVersion.source,
+            ItemVersion.stimulus_id,
         ).join(
             newest,
             (ItemVersion.code == newest.c.code) & (ItemVersion.version == newest.c.version),
         )
     ).all()
-    return {row.code: LatestVersion(*row) for row in rows}
+    return {
+        row.code: LatestVersion(
+            row.id,
+            row.code,
+            row.version,
+            row.content_hash,
+            row.status,
+            dict(row.source or {}),
+            row.stimulus_id,
+        )
+        for row in rows
+    }
+
+
+def latest_stimulus(session: Session, code: str) -> LatestStimulus | None:
+    """The newest stored version of passage ``code``, if any."""
+    row = session.execute(
+        select(StimulusVersion.id, StimulusVersion.version, StimulusVersion.content_hash)
+        .where(StimulusVersion.code == code)
+        .order_by(StimulusVersion.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else LatestStimulus(row.id, row.version, row.content_hash)
+
+
+def insert_stimulus(session: Session, values: dict[str, object]) -> int:
+    """Store a passage version; its id."""
+    stored = session.execute(insert(StimulusVersion).values(**values).returning(StimulusVersion.id))
+    return int(stored.scalar_one())
+
+
+def retire_stimuli(session: Session, ids: Sequence[int]) -> None:
+    """Retire passage versions superseded by a newer one (items keep pointing at them)."""
+    if ids:
+        session.execute(
+            update(StimulusVersion)
+            .where(StimulusVersion.id.in_(list(ids)))
+            .values(status=ItemStatus.RETIRED)
+        )
+
+
+def stimuli_by_ids(session: Session, ids: Iterable[int]) -> list[StimulusVersion]:
+    """Passage versions by id, oldest version first (so a later version of a code wins when
+    they are collected by code)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(StimulusVersion)
+            .where(StimulusVersion.id.in_(wanted))
+            .order_by(StimulusVersion.code, StimulusVersion.version)
+        )
+    )
 
 
 _ITEM_COLUMNS = (
@@ -91,6 +157,10 @@ _ITEM_COLUMNS = (
     "content_hash",
     "created_at",
     "import_id",
+    "shuffle",
+    "stimulus_ref",
+    "stimulus_id",
+    "explanation",
 )
 _JSON_COLUMNS = frozenset({"options", "media", "source"})
 

@@ -9,11 +9,13 @@ from pydantic import BaseModel, Field
 
 
 class OptionOut(BaseModel):
-    """An option as stored: the bank's label, its text and its points (weighted items)."""
+    """An option as stored: the bank's label, its text, its points (weighted items), and
+    whether it keeps its position when the item's options are shuffled."""
 
     label: str
     text: str
     points: float | None = None
+    fixed: bool = False
 
 
 class ItemSummary(BaseModel):
@@ -33,6 +35,8 @@ class ItemSummary(BaseModel):
     status: str
     content_hash: str
     created_at: datetime
+    shuffle: bool = True
+    stimulus_ref: str | None = None
 
 
 class ItemPage(BaseModel):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import BinaryIO
@@ -12,12 +12,13 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, NotFound
-from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
+from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob, StimulusVersion
 from app.repositories import bank as repo
 from app.services import audit
 from item_bank.errors import Problem
 from item_bank.formats import Limits, ParsedItem, check_upload, open_bank_file
 from item_bank.formats.base import FileRefused
+from item_bank.formats.qti import EXPORT_IDENTITY
 from item_bank.models import (
     DifficultyLevel,
     IRTParams,
@@ -26,11 +27,16 @@ from item_bank.models import (
     Media,
     Option,
     ScoringKind,
+    Stimulus,
 )
 
 CHUNK = 1000
 #: Codes listed one by one in an import's audit event up to this many; beyond, a digest.
 AUDIT_CODE_LIMIT = 1000
+
+#: The ``source`` key our own JSON export writes (value `EXPORT_IDENTITY`), so that
+#: re-importing an export may version its items; QTI exports say it as ``qti_package``.
+EXPORTED_BY = "exported_by"
 
 ProgressFn = Callable[[int], None]
 
@@ -56,6 +62,8 @@ class ImportReport:
     media: int = 0
     import_id: int | None = None
     by_section: dict[str, int] = field(default_factory=dict)
+    versioned: list[str] = field(default_factory=list)
+    stimuli: int = 0
 
     @property
     def ok(self) -> bool:
@@ -73,6 +81,8 @@ class ImportReport:
             stored=self.ok and not self.dry_run,
             media=self.media,
             by_section=dict(sorted(self.by_section.items())),
+            versioned=tuple(self.versioned),
+            stimuli=self.stimuli,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -82,7 +92,12 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """An import's report: counts, every located problem, and what was stored."""
+    """An import's report: counts, every located problem, and what was stored.
+
+    ``media`` counts distinct images (by content), as an export of the same items does;
+    ``versioned`` names the codes that become (or, on a dry run, would become) a new version;
+    ``stimuli`` counts passages stored new or as a new version.
+    """
 
     created: int
     new_versions: int
@@ -92,12 +107,31 @@ class ImportSummary:
     stored: bool
     media: int
     by_section: dict[str, int]
+    versioned: tuple[str, ...] = ()
+    stimuli: int = 0
+
+
+def _option_json(option: Option) -> dict[str, object]:
+    # ``fixed`` only when set: stored options of items without fixed positions stay as before.
+    stored: dict[str, object] = {
+        "label": option.label,
+        "text": option.text,
+        "points": option.points,
+    }
+    if option.fixed:
+        stored["fixed"] = True
+    return stored
 
 
 def item_row(
-    parsed: Item, version: int, now: datetime, source: dict[str, str]
+    parsed: Item,
+    version: int,
+    now: datetime,
+    source: dict[str, str],
+    stimulus_id: int | None = None,
 ) -> dict[str, object]:
-    """The column values of a new stored version of ``parsed``."""
+    """The column values of a new stored version of ``parsed`` (``stimulus_id``: the stored
+    version of its passage)."""
     return {
         "code": parsed.code,
         "version": version,
@@ -106,7 +140,7 @@ def item_row(
         "stem": parsed.stem,
         "scoring": str(parsed.scoring),
         "key": parsed.key,
-        "options": [{"label": o.label, "text": o.text, "points": o.points} for o in parsed.options],
+        "options": [_option_json(o) for o in parsed.options],
         "n_options": len(parsed.options),
         "p_value": parsed.p_value,
         "level": str(parsed.level) if parsed.level else None,
@@ -121,6 +155,10 @@ def item_row(
         "status": str(parsed.status),
         "content_hash": parsed.content_hash(),
         "created_at": now,
+        "explanation": parsed.explanation,
+        "shuffle": parsed.shuffle,
+        "stimulus_ref": parsed.stimulus_ref,
+        "stimulus_id": stimulus_id,
     }
 
 
@@ -136,6 +174,7 @@ def item_from_row(row: ItemVersion) -> Item:
                 str(o["label"]),
                 str(o["text"]),
                 None if o.get("points") is None else float(o["points"]),
+                bool(o.get("fixed", False)),
             )
             for o in row.options
         ),
@@ -150,18 +189,120 @@ def item_from_row(row: ItemVersion) -> Item:
         else None,
         media=tuple(Media(m["name"], m["content_type"], m["sha256"]) for m in row.media or []),
         source=MappingProxyType(dict(row.source or {})),
+        explanation=row.explanation,
+        shuffle=bool(row.shuffle),
+        stimulus_ref=row.stimulus_ref,
+    )
+
+
+def stimulus_from_row(row: StimulusVersion) -> Stimulus:
+    """The domain value of a stored passage version."""
+    return Stimulus(
+        code=row.code,
+        content=row.content,
+        media=tuple(Media(m["name"], m["content_type"], m["sha256"]) for m in row.media or []),
+        title=row.title,
+    )
+
+
+def same_item(stored: Mapping[str, str], incoming: Mapping[str, str]) -> bool:
+    """Whether an upload's item says it is the stored item of its code, changed.
+
+    Yes when it comes from this engine's own export (JSON: ``source.exported_by``, QTI: the
+    package identity `EXPORT_IDENTITY`), or from the same QTI package and resource as the
+    stored version. A bare shared code (``choice``, ``item1``) says nothing of identity.
+    """
+    if EXPORT_IDENTITY in (incoming.get(EXPORTED_BY), incoming.get("qti_package")):
+        return True
+    package, resource = incoming.get("qti_package"), incoming.get("qti_resource")
+    return bool(package and resource) and (
+        stored.get("qti_package") == package and stored.get("qti_resource") == resource
+    )
+
+
+def _collision(parsed: ParsedItem, known: repo.LatestVersion) -> Problem:
+    return Problem(
+        parsed.file,
+        parsed.location,
+        "code",
+        f"code {parsed.item.code!r} already names a different stored item (version"
+        f" {known.version}) and nothing says this is the same item: give it another code, or"
+        " import with --new-versions (new_versions=true) to make it a new version of the stored"
+        " one",
     )
 
 
 class _Importer:
     def __init__(
-        self, session: Session, report: ImportReport, now: datetime, import_id: int | None
+        self,
+        session: Session,
+        report: ImportReport,
+        now: datetime,
+        import_id: int | None,
+        *,
+        new_versions: bool = False,
     ):
         self.session = session
         self.report = report
         self.now = now
         self.import_id = import_id
+        self.new_versions = new_versions
         self.changed_codes: list[str] = []
+        # Refusals found while storing (codes of unrelated items, changed passages); kept apart
+        # from the file problems so that every colliding code of the upload is named.
+        self.collisions: list[Problem] = []
+        self._stimuli: dict[str, int | None] = {}
+
+    def _stimulus_id(self, parsed: ParsedItem, may_version: bool) -> int | None:
+        """The stored version of the item's passage: found, stored new, or versioned.
+
+        ``None`` when the item has none, or when its passage collides (then a problem is kept).
+        """
+        stimulus = parsed.stimulus
+        if stimulus is None:
+            return None
+        if stimulus.code in self._stimuli:
+            return self._stimuli[stimulus.code]
+        digest = stimulus.content_hash()
+        known = repo.latest_stimulus(self.session, stimulus.code)
+        found: int | None
+        if known is not None and known.content_hash == digest:
+            found = known.id
+        elif known is not None and not may_version:
+            self.collisions.append(
+                Problem(
+                    parsed.file,
+                    parsed.location,
+                    "stimulus",
+                    f"passage {stimulus.code!r} already names a different stored passage"
+                    f" (version {known.version}) and nothing says this is the same passage:"
+                    " give it another code, or import with --new-versions",
+                )
+            )
+            found = None
+        else:
+            if known is not None:
+                repo.retire_stimuli(self.session, [known.id])
+            found = repo.insert_stimulus(
+                self.session,
+                {
+                    "code": stimulus.code,
+                    "version": 1 if known is None else known.version + 1,
+                    "title": stimulus.title,
+                    "content": stimulus.content,
+                    "media": [
+                        {"name": m.name, "content_type": m.content_type, "sha256": m.sha256}
+                        for m in stimulus.media
+                    ],
+                    "status": str(ItemStatus.ACTIVE),
+                    "content_hash": digest,
+                    "created_at": self.now,
+                    "import_id": self.import_id,
+                },
+            )
+            self.report.stimuli += 1
+        self._stimuli[stimulus.code] = found
+        return found
 
     def write(self, chunk: list[ParsedItem]) -> None:
         latest = repo.latest_versions(self.session, [p.item.code for p in chunk])
@@ -171,16 +312,24 @@ class _Importer:
             item = parsed.item
             known = latest.get(item.code)
             source = {**dict(item.source), "file": parsed.file, "location": parsed.location}
+            may_version = known is None or self.new_versions or same_item(known.source, item.source)
+            stimulus_id = self._stimulus_id(parsed, may_version)
+            if parsed.stimulus is not None and stimulus_id is None:
+                continue  # its passage collides (named above)
             if known is None:
-                rows.append(item_row(item, 1, self.now, source))
+                rows.append(item_row(item, 1, self.now, source, stimulus_id))
                 self.report.created += 1
-            elif known.content_hash == item.content_hash():
+            elif known.content_hash == item.content_hash() and known.stimulus_id == stimulus_id:
                 self.report.unchanged += 1
                 continue
+            elif not may_version:
+                self.collisions.append(_collision(parsed, known))
+                continue
             else:
-                rows.append(item_row(item, known.version + 1, self.now, source))
+                rows.append(item_row(item, known.version + 1, self.now, source, stimulus_id))
                 superseded.append(known.id)
                 self.report.new_versions += 1
+                self.report.versioned.append(item.code)
             self.changed_codes.append(item.code)
             self.report.by_section[item.section] = self.report.by_section.get(item.section, 0) + 1
         for row in rows:
@@ -201,14 +350,18 @@ def import_files(
     progress: ProgressFn | None = None,
     default_section: str | None = None,
     default_topic: str | None = None,
+    new_versions: bool = False,
 ) -> ImportReport:
     """Import bank files all-or-nothing inside a savepoint of the caller's transaction.
 
     Items stream through in chunks (memory stays flat whatever the bank's size). Every problem
     of every file is collected; if there is any, or on a dry run, the savepoint is rolled back
-    and nothing is stored. Identical content is reported unchanged; changed content under an
-    existing code becomes a new version and the old version is retired from new forms.
-    ``default_section`` / ``default_topic`` apply to QTI items whose metadata names none.
+    and nothing is stored. Identical content is reported unchanged. Changed content under an
+    existing code becomes a new version (the old one is retired from new forms) only when its
+    source says it is the same item (see `same_item`) or ``new_versions`` asks for it;
+    otherwise the upload is refused, naming every colliding code. Passages are stored once per
+    code and versioned the same way. ``default_section`` / ``default_topic`` apply to QTI items
+    whose metadata names none.
     """
     report = ImportReport(dry_run=dry_run)
     known_sections = repo.section_codes(session)
@@ -224,7 +377,7 @@ def import_files(
             unchanged=0,
         ),
     )
-    importer = _Importer(session, report, now, record.id)
+    importer = _Importer(session, report, now, record.id, new_versions=new_versions)
     opened = []
     for upload in files:
         try:
@@ -237,6 +390,7 @@ def import_files(
                     media_resolver=upload.media_resolver,
                     default_section=default_section,
                     default_topic=default_topic,
+                    accept_stimuli=True,
                 )
             )
         except FileRefused as exc:
@@ -260,14 +414,22 @@ def import_files(
         importer.write(chunk)
     if progress is not None:
         progress(seen)
+    report.errors.extend(importer.collisions)
     if not report.errors:
+        distinct: set[str] = set()
         for bank_file in opened:
             for media_file in bank_file.media().values():
-                repo.add_media(session, media_file.sha256, media_file.content_type, media_file.data)
-                report.media += 1
+                if media_file.sha256 not in distinct:
+                    repo.add_media(
+                        session, media_file.sha256, media_file.content_type, media_file.data
+                    )
+                    distinct.add(media_file.sha256)
+        # Distinct images, as an export counts them: one picture under two names is one.
+        report.media = len(distinct)
     if report.errors:
-        report.created = report.new_versions = report.unchanged = 0
+        report.created = report.new_versions = report.unchanged = report.stimuli = 0
         report.by_section = {}
+        report.versioned = []
     if report.errors or dry_run:
         savepoint.rollback()
         return report
@@ -287,6 +449,8 @@ def import_files(
             "created": report.created,
             "new_versions": report.new_versions,
             "unchanged": report.unchanged,
+            "versioned": report.versioned if len(report.versioned) <= AUDIT_CODE_LIMIT else None,
+            "new_versions_asked": new_versions,
             "codes": codes if len(codes) <= AUDIT_CODE_LIMIT else None,
             "codes_sha256": hashlib.sha256("\n".join(codes).encode()).hexdigest(),
         },
@@ -383,8 +547,38 @@ def set_item_status(
     return newest
 
 
+@dataclass(frozen=True)
+class BankExport:
+    """The active bank as an export writes it: items, their passages, every image's bytes."""
+
+    items: list[Item]
+    stimuli: dict[str, Stimulus]
+    media: dict[str, bytes]
+
+
+def export_bank(session: Session) -> BankExport:
+    """The active bank, its items marked as this engine's export (see `same_item`), with the
+    passage version each item was stored with and the bytes of every image shown."""
+    items: list[Item] = []
+    stimulus_ids: set[int] = set()
+    for row in repo.active_items(session):
+        item = item_from_row(row)
+        source = {
+            k: v for k, v in item.source.items() if k not in {"file", "location", EXPORTED_BY}
+        }
+        source[EXPORTED_BY] = EXPORT_IDENTITY
+        items.append(replace(item, source=MappingProxyType(source)))
+        if row.stimulus_id is not None:
+            stimulus_ids.add(row.stimulus_id)
+    stimuli = {s.code: stimulus_from_row(s) for s in repo.stimuli_by_ids(session, stimulus_ids)}
+    digests = sorted(
+        {m.sha256 for item in items for m in item.media}
+        | {m.sha256 for s in stimuli.values() for m in s.media}
+    )
+    return BankExport(items, stimuli, repo.media_bytes(session, digests))
+
+
 def export_items(session: Session) -> tuple[list[Item], dict[str, bytes]]:
     """The active bank as domain items, with the bytes of every image they show."""
-    items = [item_from_row(row) for row in repo.active_items(session)]
-    digests = sorted({m.sha256 for item in items for m in item.media})
-    return items, repo.media_bytes(session, digests)
+    exported = export_bank(session)
+    return exported.items, exported.media
