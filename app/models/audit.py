@@ -43,3 +43,18 @@ class AuditHead(Base):
     chain: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The registry of chains: one row written when a chain records its first event.
+
+    A chain whose events and head row were deleted together still has its row here, so
+    verification names it instead of simply not seeing it. ``anchored_in`` is the chain that
+    carries its anchors (an attempt's sitting), if any.
+    """
+
+    __tablename__ = "audit_chains"
+
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    registered_at: Mapped[datetime]
+    anchored_in: Mapped[str | None] = mapped_column(String(64))

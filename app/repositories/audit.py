@@ -1,8 +1,14 @@
-"""Queries of the audit log: append an event under its chain's head lock, read chains in order."""
+"""Queries of the audit log: append an event under its chain's head lock, read chains in order.
+
+Each event's hash is an HMAC-SHA256 under the audit key (a sub-key of the server secret that is
+never stored in the database), over its fields and the previous event's hash. Whoever can write
+the database but does not hold the secret cannot recompute a chain after changing it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import cast
@@ -11,12 +17,15 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models.audit import AuditEvent, AuditHead
+from app.models.attempt import Attempt
+from app.models.audit import AuditChain, AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
+#: The action of an anchor event: a parent chain recording another chain's (seq, hash).
+ANCHOR_ACTION = "audit.anchor"
 
 
-def event_hash(  # noqa: PLR0917 - the hashed fields, in their hashed order
+def event_material(  # noqa: PLR0917 - the hashed fields, in their hashed order
     prev_hash: str,
     chain: str,
     seq: int,
@@ -25,9 +34,9 @@ def event_hash(  # noqa: PLR0917 - the hashed fields, in their hashed order
     action: str,
     subject: str,
     payload: str,
-) -> str:
-    """SHA-256 over the event's fields and the previous hash (unit separator between fields)."""
-    material = "\x1f".join(
+) -> bytes:
+    """The bytes an event's hash covers (unit separator between fields)."""
+    return "\x1f".join(
         (
             prev_hash,
             chain,
@@ -38,12 +47,43 @@ def event_hash(  # noqa: PLR0917 - the hashed fields, in their hashed order
             subject,
             payload,
         )
-    )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    ).encode("utf-8")
+
+
+def event_hash(  # noqa: PLR0917 - the key, then the hashed fields in their order
+    key: bytes,
+    prev_hash: str,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: str,
+) -> str:
+    """HMAC-SHA256 under the audit ``key`` over the event's fields and the previous hash."""
+    material = event_material(prev_hash, chain, seq, at, actor, action, subject, payload)
+    return hmac.new(key, material, hashlib.sha256).hexdigest()
+
+
+def unkeyed_event_hash(  # noqa: PLR0917 - the hashed fields, in their hashed order
+    prev_hash: str,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    payload: str,
+) -> str:
+    """The plain SHA-256 of the chains written before the audit key (migration only)."""
+    material = event_material(prev_hash, chain, seq, at, actor, action, subject, payload)
+    return hashlib.sha256(material).hexdigest()
 
 
 _HEADS = cast("Table", AuditHead.__table__)
 _EVENTS = cast("Table", AuditEvent.__table__)
+_CHAINS = cast("Table", AuditChain.__table__)
 #: Core statements (not ORM-enabled ones): an event is written on every login, start, finish
 #: and proctor action, and the ORM's unit of work would cost more than the SQL itself.
 _SET_HASH = update(_HEADS).where(_HEADS.c.chain == bindparam("chain_key"))
@@ -56,11 +96,16 @@ _START_OR_ADVANCE = {
     .returning(_HEADS.c.seq, _HEADS.c.hash)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_REGISTER = {
+    name: dialect.insert(_CHAINS).on_conflict_do_nothing(index_elements=["chain"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 def append(
     session: Session,
     *,
+    key: bytes,
     chain: str,
     at: datetime,
     actor: str,
@@ -79,7 +124,7 @@ def append(
     connection = session.connection()
     bump = _START_OR_ADVANCE[connection.dialect.name]
     seq, prev_hash = connection.execute(bump, {"chain_key": chain}).one()
-    digest = event_hash(prev_hash, chain, seq, at, actor, action, subject, payload)
+    digest = event_hash(key, prev_hash, chain, seq, at, actor, action, subject, payload)
     connection.execute(
         _EVENTS.insert(),
         {
@@ -98,6 +143,20 @@ def append(
     return seq, digest
 
 
+def register(session: Session, chain: str, at: datetime, anchored_in: str | None) -> None:
+    """Enter ``chain`` in the registry of chains (once; a second call changes nothing)."""
+    connection = session.connection()
+    connection.execute(
+        _REGISTER[connection.dialect.name],
+        {"chain": chain, "registered_at": at.astimezone(UTC), "anchored_in": anchored_in},
+    )
+
+
+def attempt_sitting(session: Session, attempt_id: int) -> int | None:
+    """The sitting an attempt belongs to (its chain is anchored in that sitting's chain)."""
+    return session.scalar(select(Attempt.sitting_id).where(Attempt.id == attempt_id))
+
+
 def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     """Every event, chain by chain in sequence order, read in batches (flat memory)."""
     statement = (
@@ -110,6 +169,17 @@ def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
         session.expunge(event)
 
 
+def anchor_events(session: Session) -> list[AuditEvent]:
+    """Every anchor event (two per attempt: few enough to hold while the chains are read)."""
+    statement = select(AuditEvent).where(AuditEvent.action == ANCHOR_ACTION)
+    return list(session.scalars(statement.order_by(AuditEvent.id)))
+
+
 def heads(session: Session) -> dict[str, tuple[int, str]]:
     """The recorded head (last seq, last hash) of every chain."""
     return {h.chain: (h.seq, h.hash) for h in session.scalars(select(AuditHead))}
+
+
+def registry(session: Session) -> dict[str, AuditChain]:
+    """The registered chains by name."""
+    return {c.chain: c for c in session.scalars(select(AuditChain))}
