@@ -16,6 +16,7 @@ from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
 from app.observability import RequestIdMiddleware
+from app.services import audit
 from app.services.container import Services
 from app.settings import Settings, get_settings
 from app.web import assets, pages
@@ -35,6 +36,8 @@ def create_app(
     services = Services(
         settings=settings, db=database, clock=clock or Clock(), secret=settings.secret()
     )
+    # Every audit event's hash is keyed by a sub-key of this secret.
+    audit.use_secret(services.secret)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -54,7 +54,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def _session_db(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    from app.services import audit
+
     db = connect(make_settings(database_url, tmp_path_factory.mktemp("var")))
+    # Services called without an app hash their audit events under the suite's secret too.
+    audit.use_secret(TEST_SECRET.encode())
     yield db
     db.dispose()
 

@@ -15,6 +15,8 @@ from app.cli import (
     db,
     demo,
     exam,
+    keys,
+    practice,
     psychometrics,
     rank,
     report,
@@ -28,13 +30,16 @@ cli = typer.Typer(help="Ujian: Computer Assisted Test engine.", no_args_is_help=
 cli.add_typer(db.group, name="db")
 cli.add_typer(user.group, name="user")
 cli.add_typer(audit.group, name="audit")
+cli.add_typer(keys.group, name="keys")
 cli.add_typer(bank.group, name="bank")
 cli.add_typer(exam.group, name="exam")
 cli.add_typer(sitting.group, name="sitting")
 cli.add_typer(roster.group, name="roster")
 cli.add_typer(rank.group, name="rank")
 cli.add_typer(report.group, name="report")
+cli.add_typer(practice.group, name="practice")
 cli.command()(serve.serve)
+cli.command()(keys.verify)
 cli.command()(demo.demo)
 cli.command()(psychometrics.calibrate)
 cli.command()(psychometrics.simulate)
