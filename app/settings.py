@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     save_grace_seconds: float = Field(default=5.0, ge=0.0)
     sweeper_interval_seconds: float = Field(default=2.0, gt=0.0)
     max_upload_bytes: int = 200 * 2**20
+    # Practice exams (simulasi): limits per client address and for the whole installation, so a
+    # public crowd never takes the connections and threads a live sitting needs.
+    practice_starts_per_window: int = Field(default=5, ge=1)
+    practice_start_window_seconds: int = Field(default=600, ge=1)
+    practice_running_per_client: int = Field(default=2, ge=1)
+    practice_max_running: int = Field(default=2000, ge=1)
+    # Practice starts drawing forms at once (each holds a worker thread and a connection).
+    practice_start_concurrency: int = Field(default=2, ge=1)
+    practice_retention_hours: float = Field(default=24.0, gt=0.0)
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     # FastAPI's native OpenTelemetry tracing, metrics and logs (needs an OpenTelemetry SDK

@@ -11,7 +11,7 @@ def api_routers() -> list[APIRouter]:
     The authorization test walks these: a route added here without an access rule in the
     test's table fails the suite.
     """
-    from app.api import auth, bank, candidate, exams, health, proctor, public
+    from app.api import auth, bank, candidate, exams, health, practice, proctor, public
 
     # Candidate routes first: routes are matched in order, and the answer path is the hottest.
     return [
@@ -22,4 +22,5 @@ def api_routers() -> list[APIRouter]:
         exams.router,
         proctor.router,
         public.router,
+        practice.router,
     ]

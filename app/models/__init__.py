@@ -6,6 +6,7 @@ from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
 from app.models.base import Base
 from app.models.calibration import Calibration, CalibrationItem
 from app.models.exam import ExamPoolItem, ExamVersion
+from app.models.practice import PracticeAttempt, PracticeSitting
 from app.models.result import KeyCorrection, RankingSnapshot, Result
 from app.models.sitting import Registration, Sitting, SittingProctor
 from app.models.staff import ApiToken, Role, StaffUser
@@ -27,6 +28,8 @@ __all__ = [
     "KeyCorrection",
     "LoginFailure",
     "MediaBlob",
+    "PracticeAttempt",
+    "PracticeSitting",
     "RankingSnapshot",
     "Registration",
     "Response",

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -34,6 +43,8 @@ class ExamVersion(Base):
     published_at: Mapped[datetime | None]
     published_by: Mapped[str | None] = mapped_column(String(128))
     pool_hash: Mapped[str | None] = mapped_column(String(64))
+    # A simulasi: a public practice exam anyone may start without a PIN (spec ``practice``).
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ExamPoolItem(Base):

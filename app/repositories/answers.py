@@ -12,10 +12,15 @@ from exam_day import AttemptStatus, FrozenForm
 
 
 def finished_forms(session: Session, exam_id: int) -> list[tuple[int, FrozenForm]]:
-    """Every finished attempt of an exam version with its frozen form, by attempt id."""
+    """Every finished live attempt of an exam version with its frozen form, by attempt id."""
     rows = session.execute(
         select(Attempt.id, Attempt.form)
-        .where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.FINISHED)
+        .where(
+            Attempt.exam_id == exam_id,
+            Attempt.status == AttemptStatus.FINISHED,
+            # Practice attempts (no roster row) never enter item statistics or calibration.
+            Attempt.registration_id.is_not(None),
+        )
         .order_by(Attempt.id)
     )
     return [(int(attempt_id), FrozenForm.decode(form)) for attempt_id, form in rows]

@@ -85,9 +85,9 @@ def last_seq(session: Session, attempt_id: int) -> int:
     return int(value or 0)
 
 
-def registration(session: Session, registration_id: int) -> Registration | None:
-    """A registration by id."""
-    return session.get(Registration, registration_id)
+def registration(session: Session, registration_id: int | None) -> Registration | None:
+    """A registration by id (None for a practice attempt's, which has none)."""
+    return None if registration_id is None else session.get(Registration, registration_id)
 
 
 def registration_and_sitting(session: Session, attempt: Attempt) -> tuple[Registration, Sitting]:

@@ -30,7 +30,12 @@ def finished_results(session: Session, sitting_id: int, since: datetime | None) 
     statement = (
         select(Result)
         .join(Attempt, Attempt.id == Result.attempt_id)
-        .where(Result.sitting_id == sitting_id, Attempt.status == AttemptStatus.FINISHED)
+        .where(
+            Result.sitting_id == sitting_id,
+            Attempt.status == AttemptStatus.FINISHED,
+            # Practice attempts (no roster row) never reach a live board.
+            Attempt.registration_id.is_not(None),
+        )
         .order_by(Result.computed_at, Result.attempt_id)
     )
     if since is not None:

@@ -15,7 +15,9 @@ from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as repo
-from app.services import adaptive, audit, throttle
+from app.repositories import practice as practice_repo
+from app.repositories import results as result_repo
+from app.services import adaptive, audit, practice, throttle
 from app.services.audit import attempt_chain, sitting_chain
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
 from app.services.media_links import sign_media_links
@@ -153,7 +155,23 @@ def start(
     before = AttemptState.of(attempt)
     if before.status != AttemptStatus.READY:
         return attempt  # a reload: nothing to draw, no query
-    registration, sitting = repo.registration_and_sitting(session, attempt)
+    if attempt.registration_id is None:
+        # A practice draw holds a worker thread: a public crowd may hold only a few at once.
+        with practice.gate():
+            return _begin(session, attempt, before, now=now, runtimes=runtimes)
+    return _begin(session, attempt, before, now=now, runtimes=runtimes)
+
+
+def _begin(
+    session: Session,
+    attempt: Attempt,
+    before: AttemptState,
+    *,
+    now: datetime,
+    runtimes: RuntimeCache,
+) -> Attempt:
+    """Draw and freeze a ready attempt's form and start its clock."""
+    registration, sitting = seat(session, attempt)
     runtime = runtimes.get(session, attempt.exam_id)
     duration = timedelta(minutes=runtime.spec.duration_minutes + registration.extra_minutes)
     try:
@@ -182,6 +200,8 @@ def start(
     attempt.item_ids = entries.item_ids()
     store(attempt, before, after)
     attempt.last_seen_at = now
+    if attempt.registration_id is None:
+        return attempt  # practice: anonymous and purged, so never in the append-only audit
     audit.record(
         session,
         at=now,
@@ -196,6 +216,14 @@ def start(
         chain=attempt_chain(attempt.id),
     )
     return attempt
+
+
+def seat(session: Session, attempt: Attempt, category: str = "") -> tuple[Registration, Sitting]:
+    """The attempt's roster row and sitting; a practice attempt has no roster row and gets a
+    stand-in that is never stored (:func:`app.repositories.practice.anonymous_seat`)."""
+    if attempt.registration_id is None:
+        return practice_repo.anonymous_seat(session, attempt, category)
+    return repo.registration_and_sitting(session, attempt)
 
 
 def _sitting_status_locked(session: Session, sitting_id: int) -> SittingStatus:
@@ -262,10 +290,19 @@ def finish(
         return False
     except ExamDayError as refused:
         raise as_app_error(refused) from None
-    registration = repo.registration(session, attempt.registration_id)
-    assert registration is not None
     store(attempt, before, after)
+    # Scored under a shared lock on the exam's scoring revision, held to the commit: a key
+    # correction being applied (which holds it exclusively) makes this wait and score with the
+    # new key; one not yet applied waits for this finish and then rescores it. Finishes share
+    # the lock and never wait for one another.
+    result_repo.share_scoring_revision(session, attempt.exam_id)
     runtime = runtimes.get(session, attempt.exam_id)
+    registration = repo.registration(session, attempt.registration_id)
+    if registration is None:
+        # A practice attempt: scored by the exam's first threshold rule set.
+        categories = runtime.spec.categories
+        category = categories[0].category if categories else ""
+        registration, _sitting = practice_repo.anonymous_seat(session, attempt, category)
     result = store_result(
         session,
         runtime=runtime,
@@ -274,6 +311,8 @@ def finish(
         secret=secret,
         now=now,
     )
+    if attempt.registration_id is None:
+        return True  # practice: never in the append-only audit (see start)
     audit.record(
         session,
         at=now,
@@ -300,7 +339,7 @@ def candidate_state(
     secret: bytes,
 ) -> dict[str, Any]:
     """What the candidate's screen shows: never a key, never option points."""
-    registration, sitting = repo.registration_and_sitting(session, attempt)
+    registration, sitting = seat(session, attempt)
     clock = AttemptState.of(attempt)
     state: dict[str, Any] = {
         "attempt_id": attempt.id,

@@ -17,7 +17,7 @@ from app.models.sitting import Sitting
 from app.models.staff import Role
 from app.repositories import exams as repo
 from app.repositories import staff as staff_repo
-from app.services import audit
+from app.services import audit, practice
 from exam_day import SittingStatus
 from item_bank.blueprint import BankEntry, BankSnapshot, check_blueprint
 from item_bank.errors import BlueprintShortfall
@@ -143,7 +143,10 @@ def publish_exam(session: Session, code: str, *, actor: str, now: datetime) -> E
                 f"with IRT parameters; the bank has {calibrated} (run ujian calibrate)"
             )
             raise Conflict(msg)
+    # A practice exam shows keys to anyone: it and live exams never share an item.
+    practice.refuse_shared_items(session, items, practice=spec.practice)
     repo.freeze_pool(session, exam.id, items)
+    exam.practice = spec.practice
     exam.status = "published"
     exam.published_at = now
     exam.published_by = actor

@@ -133,7 +133,9 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
         msg = f"attempt {attempt_id} has no form (never started)"
         raise NotFound(msg)
     registration = attempt_repo.registration(session, attempt.registration_id)
-    assert registration is not None
+    if registration is None:
+        msg = f"attempt {attempt_id} is a practice attempt: it has no candidate to replay for"
+        raise NotFound(msg)
     form = FrozenForm.decode(attempt.form)
     runtime = runtimes.get(session, attempt.exam_id)
     sitting_seed, slot = int(attempt.form_seed["sitting_seed"]), int(attempt.form_seed["slot"])

@@ -277,7 +277,14 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/public/rankings/{exam}"): Access(PUBLIC),
     ("GET", "/api/v1/public/slips/{code}"): Access(PUBLIC),
     ("GET", "/api/v1/public/slips/{code}/qr.svg"): Access(PUBLIC),
+    ("GET", "/api/v1/public/slips/{code}/signed"): Access(PUBLIC),
+    ("GET", "/api/v1/public/keys"): Access(PUBLIC),
     ("GET", "/api/v1/public/live/{sitting_id}/board"): Access(PUBLIC),
+    # practice (simulasi): the world's exam is live, so a start is 404 and a review of a live
+    # candidate's attempt is 404 (tests/api/test_practice.py sits a practice exam)
+    ("GET", "/api/v1/practice/exams"): Access(PUBLIC),
+    ("POST", "/api/v1/practice/exams/{code}/start"): Access(PUBLIC),
+    ("GET", "/api/v1/practice/attempts/current/review"): Access(CANDIDATE),
     ("GET", "/api/v1/public/live/{sitting_id}"): Access(PUBLIC, stream=True),
     # pages: shells without data, whose scripts call the API above
     ("GET", "/"): Access(PUBLIC),
@@ -287,6 +294,8 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/rankings/{exam}"): Access(PUBLIC),
     ("GET", "/verify"): Access(PUBLIC),
     ("GET", "/verify/{code}"): Access(PUBLIC),
+    ("GET", "/simulasi"): Access(PUBLIC),
+    ("GET", "/simulasi/pembahasan"): Access(PUBLIC),
     ("GET", "/committee"): Access(PUBLIC),
     ("GET", "/committee/corrections"): Access(PUBLIC),
 }

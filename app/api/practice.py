@@ -1,0 +1,78 @@
+"""Practice (simulasi) routes: the public list, an anonymous start and the review.
+
+A start returns an ordinary candidate token: the practice attempt then runs on the candidate
+routes (state, start, autosave, finish) exactly like a live one. Nothing here needs a PIN or
+carries personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from app.api.candidate import CandidateDep, ServicesDep
+from app.api.responses import error_doc
+from app.api.transaction import in_transaction
+from app.deps import ReadSessionDep, SessionDep, client_address
+from app.schemas.practice import PracticeExamList, PracticeReview, PracticeStart
+from app.services import practice
+
+router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
+
+ExamCodePath = Annotated[str, Path(min_length=1, max_length=64, description="the exam's code")]
+
+
+@router.get(
+    "/exams",
+    response_model=PracticeExamList,
+    summary="Anyone: the practice exams (simulasi) open to the public",
+)
+@in_transaction
+def practice_exams(session: ReadSessionDep) -> PracticeExamList:
+    """Each published practice exam with its duration and sections."""
+    return PracticeExamList(exams=practice.exams(session))
+
+
+@router.post(
+    "/exams/{code}/start",
+    response_model=PracticeStart,
+    responses=error_doc(404, 429),
+    summary="Anyone: start a practice attempt (no PIN, no personal data)",
+)
+@in_transaction
+def start_practice(
+    code: ExamCodePath, request: Request, session: SessionDep, svc: ServicesDep
+) -> PracticeStart:
+    """A new practice attempt on the instructions screen, with its candidate token. Limited per
+    client address (starts in a window, attempts open at once) and for the installation: 429
+    with ``retry_after``."""
+    settings = svc.settings
+    practice.gate(settings.practice_start_concurrency)
+    started = practice.start(
+        session,
+        code,
+        client=client_address(request),
+        now=svc.clock.now(),
+        secret=svc.secret,
+        tokens=svc.tokens,
+        limits=practice.Limits.of(settings),
+    )
+    return PracticeStart(
+        access_token=started.access_token,
+        attempt_id=started.attempt_id,
+        exam_code=started.exam_code,
+    )
+
+
+@router.get(
+    "/attempts/current/review",
+    response_model=PracticeReview,
+    responses=error_doc(401, 404, 409),
+    summary="Practice candidate: the score, keys and explanations after finishing",
+)
+@in_transaction
+def review(claim: CandidateDep, session: ReadSessionDep, svc: ServicesDep) -> PracticeReview:
+    """Only for a finished practice attempt (404 for a live attempt's token, 409 before the
+    practice attempt is finished)."""
+    return practice.review(session, claim, runtimes=svc.runtimes, secret=svc.secret)
