@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -20,10 +20,9 @@ from app.errors import AppError, Conflict, NotFound
 from app.models.exam import ExamVersion
 from app.models.result import KeyCorrection
 from app.repositories import corrections as repo
-from app.repositories import exams as exam_repo
 from app.repositories import results as result_repo
 from app.repositories.corrections import RescoredResult
-from app.services import audit, rankings
+from app.services import audit, rankings, verification
 from app.services.exams import published_exam
 from app.services.results import rule_dict
 from app.services.runtime import correction_action, load_runtime
@@ -45,29 +44,30 @@ class CorrectionRequest:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+# Keyword-only so that ``kind`` comes first, as stored and answered.
+@dataclass(frozen=True, kw_only=True)
 class CorrectKeyAction:
     """Score the item against another option (the bank's label and its index)."""
 
+    kind: Literal["correct_key"] = "correct_key"
     key: str
     key_index: int
-    kind: Literal["correct_key"] = "correct_key"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SetPointsAction:
     """Give each option of the item these points."""
 
-    points: tuple[float, ...]
     kind: Literal["set_points"] = "set_points"
+    points: tuple[float, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AnnulAction:
     """Annul the item: everyone gets its points (``award_all``) or it leaves every total."""
 
-    mode: Literal["award_all", "drop"]
     kind: Literal["annul"] = "annul"
+    mode: Literal["award_all", "drop"]
 
 
 #: What a correction does to its item, as stored, audited and answered.
@@ -76,11 +76,7 @@ CorrectionAction = CorrectKeyAction | SetPointsAction | AnnulAction
 
 def action_record(action: CorrectionAction) -> dict[str, object]:
     """The stored form of an action (``{"kind": ..., ...}``, the kind first)."""
-    fields = asdict(action)
-    return {
-        "kind": fields.pop("kind"),
-        **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
-    }
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(action).items()}
 
 
 @dataclass(frozen=True)
@@ -167,6 +163,10 @@ class CorrectionPlan:
             ranking_changes=self.ranking_changes,
         )
 
+    def as_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """:meth:`report` as plain JSON values, for scripts (the key-correction benchmark)."""
+        return asdict(self.report(limit))
+
 
 def _action(
     request: CorrectionRequest, labels: tuple[str, ...], n_options: int
@@ -176,15 +176,15 @@ def _action(
             options = ", ".join(labels)
             msg = f"key: {request.key!r} is not an option of {request.item_code} ({options})"
             raise AppError(msg)
-        return CorrectKeyAction(request.key, labels.index(request.key))
+        return CorrectKeyAction(key=request.key, key_index=labels.index(request.key))
     if request.kind == "set_points":
         if request.points is None or len(request.points) != n_options:
             msg = f"points: give {n_options} values, one per option ({', '.join(labels)})"
             raise AppError(msg)
-        return SetPointsAction(tuple(float(p) for p in request.points))
+        return SetPointsAction(points=tuple(float(p) for p in request.points))
     if request.kind == "annul":
         if request.mode in ("award_all", "drop"):
-            return AnnulAction(cast("Literal['award_all', 'drop']", request.mode))
+            return AnnulAction(mode=cast("Literal['award_all', 'drop']", request.mode))
         msg = "mode: award_all (everyone gets the item's points) or drop (it leaves every total)"
         raise AppError(msg)
     msg = f"kind must be correct_key, set_points or annul, not {request.kind!r}"
@@ -298,10 +298,25 @@ def correct(
 ) -> CorrectionPlan:
     """Dry run (``apply=False``: computed in a savepoint that is rolled back) or apply.
 
-    Applying records the correction, bumps the exam's scoring revision, rescores every affected
-    result, writes one audit event and republishes every formation that had a published
-    ranking, with a diff naming the correction as its cause.
+    Applying locks the exam's scoring revision (finishes wait for the correction, which sees
+    every attempt finished before it), refuses when any stored result does not match its
+    recomputation (:func:`app.services.verification.verify`, naming the attempts), then
+    records the correction, bumps the scoring revision, rescores every affected result, writes
+    one audit event and republishes every formation that had a published ranking, with a diff
+    naming the correction as its cause.
     """
+    if apply:
+        # The scoring revision is locked before anything is read: a finish that has read the
+        # old revision (under its shared lock) commits first and is among the attempts read
+        # below; a finish after this waits and scores with the new key. Then the stored
+        # results are checked, since a correction rescores by difference and would carry a
+        # wrong stored score forward.
+        exam = published_exam(session, exam_code)
+        result_repo.hold_scoring_revision(session, exam.id)
+        session.refresh(exam)
+        verification.refuse_on_mismatch(
+            verification.verify(session, exam_code), "the key correction"
+        )
     plan, updates, exam = plan_correction(session, exam_code, request)
     cause = f"key correction of {plan.item}: {plan.reason}"
     before = rankings.compute(session, exam, secret)
@@ -312,11 +327,6 @@ def correct(
     if not apply:
         savepoint.rollback()
         return plan
-    locked = exam_repo.lock(session, exam.id)
-    if locked.scoring_revision != exam.scoring_revision:
-        savepoint.rollback()
-        msg = "another correction was applied meanwhile; run the dry run again"
-        raise Conflict(msg)
     item_id = next(
         i.id
         for i in load_runtime(session, exam.id).items.values()
@@ -336,7 +346,7 @@ def correct(
             applied_by=actor,
         ),
     )
-    locked.scoring_revision = revision
+    exam.scoring_revision = revision
     savepoint.commit()
     plan.applied = True
     plan.scoring_revision = revision
