@@ -225,10 +225,13 @@ def check_document(document: object, keys: Sequence[PublicKey]) -> Checked:
             when = datetime.fromisoformat(signed_at)
         except ValueError:
             return Checked(False, f"the signing time {signed_at!r} does not read", key.key_id)
-        if when < key.valid_from or (key.valid_until is not None and when > key.valid_until):
+        # A retired key signs nothing new. (The signer writes signed_at, so this catches a
+        # server misconfigured with an old key, not a thief of one: rotate and say so.)
+        if key.valid_until is not None and when > key.valid_until:
             return Checked(
                 False,
-                f"signed at {signed_at}, outside key {key.key_id}'s validity period",
+                f"signed at {signed_at}, after key {key.key_id} was retired "
+                f"({key.valid_until.isoformat()})",
                 key.key_id,
             )
     return Checked(True, f"authentic: signed by key {key.key_id}", key.key_id, body)

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.errors import NotFound
+from app.keys import KeyStore, canonical
 from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration
@@ -214,3 +216,43 @@ def rule_dict(rule: dict[str, Any]) -> dict[str, Any]:
     """A stored threshold rule with the sentence a candidate reads ("TIU 75 < 80")."""
     text = str(RuleResult(rule["label"], rule["value"], rule["minimum"], rule["passed"]))
     return {**rule, "text": text}
+
+
+#: The ``kind`` of a signed slip document (``ujian verify`` and the /verify page print it).
+SLIP_KIND = "ujian-result-slip"
+
+
+def signed_slip(
+    store: KeyStore, secret: bytes, result: Result, exam: str, now: datetime
+) -> dict[str, object]:
+    """The slip as a document signed with the server's Ed25519 key (checkable offline).
+
+    It carries what the printed slip shows (pseudonym, scores, pass) and the printed code, so a
+    downloaded slip proves itself with the public key alone; the HMAC code keeps verifying
+    through the server as before.
+    """
+    body = {
+        "kind": SLIP_KIND,
+        "signed_at": now.isoformat(),
+        "code": slip_code(secret, result),
+        "exam": exam,
+        "pseudonym": result.pseudonym,
+        "sections": {k: float(v) for k, v in sorted(result.section_scores.items())},
+        "total": float(result.total),
+        "passed": bool(result.passed),
+        "scoring_revision": result.scoring_revision,
+        "computed_at": result.computed_at.isoformat(),
+    }
+    return store.sign(canonical(body))
+
+
+def signed_slip_for_code(
+    session: Session, store: KeyStore, secret: bytes, code: str, now: datetime
+) -> dict[str, object]:
+    """The signed slip of an authentic printed code; ``NotFound`` saying why for any other."""
+    check = verify_slip(session, secret, code)
+    if not check.authentic or check.result is None:
+        msg = f"no signed slip for {code.strip()[:40]!r}: {check.reason}"
+        raise NotFound(msg)
+    exam = public_repo.exam_version(session, check.result.exam_id)
+    return signed_slip(store, secret, check.result, exam.code if exam else "", now)

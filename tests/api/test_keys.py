@@ -1,0 +1,113 @@
+"""Ed25519 signatures anyone can check: the public keys route, signed slips, `ujian verify`."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from app.keys import KeyStore
+from tests.conftest import TEST_SECRET
+from tests.support.factory import mini_exam
+from tests.support.server import ROOT
+
+
+@pytest.fixture
+def exam(db, clock, app):
+    return mini_exam(db, clock, app.state.secret, candidates=1)
+
+
+def _slip_code(client, exam, nomor="2026000001"):
+    login = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
+    )
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    client.post("/api/v1/attempts/current/start", headers=headers)
+    finished = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    )
+    assert finished.status_code == 200, finished.text
+    return finished.json()["result"]["slip_code"]
+
+
+def _verify_cli(tmp_path, document, keys):
+    doc_file, keys_file = tmp_path / "slip.json", tmp_path / "keys.json"
+    doc_file.write_text(json.dumps(document))
+    keys_file.write_text(json.dumps(keys))
+    env = {**os.environ, "UJIAN_SECRET_KEY": TEST_SECRET, "UJIAN_VAR_DIR": str(tmp_path / "x")}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify", str(doc_file), "--keys", str(keys_file)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_public_keys_route_lists_the_signing_key_made_with_mode_0600(client, settings):
+    response = client.get("/api/v1/public/keys")
+    assert response.status_code == 200, response.text
+    [key] = response.json()["keys"]
+    assert key["algorithm"] == "Ed25519"
+    assert key["valid_until"] is None
+    assert len(key["key_id"]) == 16
+    path = settings.var_dir / "signing-keys.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert key["public_key"] in path.read_text()
+
+
+def test_a_downloaded_slip_verifies_offline_and_an_altered_one_does_not(client, exam, tmp_path):
+    code = _slip_code(client, exam)
+    signed = client.get(f"/api/v1/public/slips/{code}/signed")
+    assert signed.status_code == 200, signed.text
+    document = signed.json()
+    body = json.loads(document["payload"])
+    assert body["code"] == code
+    assert body["kind"] == "ujian-result-slip"
+    keys = client.get("/api/v1/public/keys").json()
+
+    good = _verify_cli(tmp_path, document, keys)
+    assert good.returncode == 0, good.stderr
+    assert f"signed by key {document['signature']['key_id']}" in good.stdout
+
+    body["total"] = body["total"] + 50
+    forged = {**document, "payload": json.dumps(body)}
+    bad = _verify_cli(tmp_path, forged, keys)
+    assert bad.returncode == 1
+    assert "altered" in " ".join(bad.stderr.split())
+
+
+def test_a_code_that_is_not_authentic_has_no_signed_slip(client, exam):
+    code = _slip_code(client, exam)
+    serial, _, mac = code.partition("-")
+    forged = f"{serial}-{'A' * len(mac)}"
+    response = client.get(f"/api/v1/public/slips/{forged}/signed")
+    assert response.status_code == 404
+    assert "altered" in response.json()["detail"]
+
+
+def test_after_rotation_old_slips_still_verify_and_name_their_key(client, exam, settings, tmp_path):
+    code = _slip_code(client, exam)
+    before = client.get(f"/api/v1/public/slips/{code}/signed").json()
+    KeyStore(settings.var_dir).rotate(datetime.now(UTC))
+    keys = client.get("/api/v1/public/keys").json()
+    assert len(keys["keys"]) == 2
+    old, new = keys["keys"]
+    assert old["valid_until"] is not None
+    assert new["valid_until"] is None
+    assert before["signature"]["key_id"] == old["key_id"]
+    after = client.get(f"/api/v1/public/slips/{code}/signed").json()
+    assert after["signature"]["key_id"] == new["key_id"]
+    assert _verify_cli(tmp_path, before, keys).returncode == 0
+    # Without the old key, the old document cannot be checked: a clear refusal, not a pass.
+    only_new = {"keys": [new]}
+    refused = _verify_cli(tmp_path, before, only_new)
+    assert refused.returncode == 1
+    assert old["key_id"] in refused.stderr
