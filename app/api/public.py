@@ -9,21 +9,25 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import IdPath, error_doc
 from app.api.transaction import in_transaction
 from app.deps import ReadSessionDep, SettingsDep
 from app.errors import NotFound
+from app.keys import KeyStore
 from app.schemas.public import LiveBoardOut, RankingPageOut, SlipVerificationOut
 from app.services import live
 from app.services import public as public_service
+from app.services import results as results_service
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -69,6 +73,71 @@ def verify(code: str, request: Request, session: ReadSessionDep) -> SlipVerifica
     scores on file; an altered or forged slip is rejected (the valid scores, if any, shown)."""
     checked = public_service.slip_verification(session, request.app.state.secret, code)
     return SlipVerificationOut.model_validate(checked)
+
+
+class PublicKeyOut(BaseModel):
+    """One Ed25519 public key and the period it signed documents in (no end: the current one)."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+class PublicKeysOut(BaseModel):
+    """Every key that ever signed a slip, ranking snapshot or audit anchor, oldest first."""
+
+    keys: list[PublicKeyOut]
+
+
+class SignatureOut(BaseModel):
+    """Which key signed a document, and the signature over its ``payload`` text."""
+
+    algorithm: str
+    key_id: str
+    value: str
+
+
+class SignedDocumentOut(BaseModel):
+    """A signed document: the exact signed JSON text and its Ed25519 signature."""
+
+    payload: str
+    signature: SignatureOut
+
+
+@router.get(
+    "/keys",
+    response_model=PublicKeysOut,
+    summary="Anyone: the Ed25519 public keys that sign slips, rankings and audit anchors",
+)
+def public_keys(settings: SettingsDep) -> PublicKeysOut:
+    """Key id, base64url raw public key and validity period of every signing key; a document
+    names its key id, so one signed before a rotation still verifies offline."""
+    keys = KeyStore(settings.var_dir).public_keys()
+    return PublicKeysOut.model_validate({"keys": [k.as_json() for k in keys]})
+
+
+@router.get(
+    "/slips/{code}/signed",
+    response_model=SignedDocumentOut,
+    responses=error_doc(404),
+    summary="Anyone: the Ed25519-signed document of an authentic slip (to check offline)",
+)
+@in_transaction
+def signed_slip(
+    code: str, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> SignedDocumentOut:
+    """The slip's pseudonym, scores and printed code, signed; ``ujian verify`` or the
+    /verify page check it with the public keys alone. Only an authentic code has one."""
+    document = results_service.signed_slip_for_code(
+        session,
+        KeyStore(settings.var_dir),
+        request.app.state.secret,
+        code,
+        request.app.state.clock.now(),
+    )
+    return SignedDocumentOut.model_validate(document)
 
 
 @router.get(
