@@ -30,7 +30,14 @@ excludes the between-strata term (Cochran, *Sampling Techniques*, 3rd ed., 1977,
 
 *Order.* Sections keep the spec's order. With ``shuffle_items`` a section's items are
 shuffled; without it they follow the blueprint's cells, ascending id within a cell. With
-``shuffle_options`` each item's options get their own permutation. Both come from the raw
+``shuffle_options`` each item's options get their own permutation, which an item's
+:class:`OptionLayout` then restricts: an item with ``shuffle`` false keeps its written order,
+and options marked ``fixed`` keep their index while the others take the remaining positions in
+the order the permutation gave them (:func:`honour_layout`). An item with the default layout
+keeps exactly the permutation it always had, so forms drawn before layouts existed replay
+unchanged. In a section with ``keep_stimulus_items_together``, the items of one passage that the
+form drew are moved next to the first of them (an item set shown as one block); which items are
+drawn is still the blueprint's choice, so a set may be drawn in part. Both come from the raw
 64-bit words of the form's stream (:func:`scoring.prng.raw_words` of ``FORM_ORDER, sitting_seed,
 slot``); permutations are argsorts of those words, because numpy keeps bit-generator streams
 stable across releases but not the ``Generator`` methods built on them (NEP 19), and a replay
@@ -50,8 +57,8 @@ by the spec. Changing how an existing seed draws must change :data:`ASSEMBLY_ALG
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -60,7 +67,7 @@ from numpy.typing import NDArray
 from item_bank.blueprint import BankSnapshot, check_blueprint
 from item_bank.errors import BlueprintShortfall, Shortfall
 from item_bank.exam_spec import ExamSpec
-from item_bank.models import MAX_OPTIONS
+from item_bank.models import MAX_OPTIONS, Item
 from scoring.prng import FORM_ORDER, FORM_SELECTION, GOLDEN, mix, raw_words
 
 #: Names the drawing procedure; stored with forms. A change that draws differently from the
@@ -109,6 +116,72 @@ class FormSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionLayout:
+    """How one item's options may move on a form (from `Item.shuffle` and `Option.fixed`).
+
+    ``fixed`` holds the indexes (in the item's written order) of the options that keep their
+    position whatever the permutation.
+    """
+
+    shuffle: bool = True
+    fixed: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, item: Item) -> OptionLayout:
+        """The layout ``item`` asks for."""
+        return cls(item.shuffle, frozenset(i for i, o in enumerate(item.options) if o.fixed))
+
+    @property
+    def is_default(self) -> bool:
+        """Whether every option may move (the layout of every item before layouts existed)."""
+        return self.shuffle and not self.fixed
+
+
+DEFAULT_LAYOUT: Final = OptionLayout()
+
+
+def honour_layout(order: Sequence[int], layout: OptionLayout) -> tuple[int, ...]:
+    """``order`` (a permutation of an item's option indexes) restricted to ``layout``.
+
+    No shuffle: the written order. Fixed options: each at its own index, the other options in
+    the remaining positions in the relative order ``order`` gave them. The default layout
+    returns ``order`` itself.
+    """
+    if not layout.shuffle:
+        return tuple(range(len(order)))
+    if not layout.fixed:
+        return tuple(order)
+    moving = iter([index for index in order if index not in layout.fixed])
+    return tuple(
+        position if position in layout.fixed else next(moving) for position in range(len(order))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FormExtras:
+    """What assembly needs of items beyond the snapshot's columns, by item version id.
+
+    ``layouts``: items whose options may not all move (absent: every option moves);
+    ``stimuli``: the passage code of items that have one (for item sets).
+    """
+
+    layouts: Mapping[int, OptionLayout] = field(default_factory=dict)
+    stimuli: Mapping[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, items: Mapping[int, Item]) -> FormExtras:
+        """The extras of ``items`` (item version id -> item)."""
+        layouts = {i: OptionLayout.of(item) for i, item in items.items()}
+        return cls(
+            {i: layout for i, layout in layouts.items() if not layout.is_default},
+            {i: item.stimulus_ref for i, item in items.items() if item.stimulus_ref is not None},
+        )
+
+
+NO_EXTRAS: Final = FormExtras()
+
+
+@dataclass(frozen=True, slots=True)
 class FormItem:
     """One position of a form: the item version, its section and how its options are shown.
 
@@ -154,7 +227,9 @@ class Form:
 # --------------------------------------------------------------------------------------------
 
 
-def draw_form(spec: ExamSpec, snapshot: BankSnapshot, seed: FormSeed) -> Form:
+def draw_form(
+    spec: ExamSpec, snapshot: BankSnapshot, seed: FormSeed, extras: FormExtras = NO_EXTRAS
+) -> Form:
     """The form of the candidate in ``seed.slot`` of the sitting seeded ``seed.sitting_seed``.
 
     Each blueprint cell is drawn as a window into a stream of keyed permutations of the cell
@@ -170,6 +245,9 @@ def draw_form(spec: ExamSpec, snapshot: BankSnapshot, seed: FormSeed) -> Form:
         The active items the form is drawn from (re-stratified by the spec's bands if needed).
     seed
         The sitting's seed and the candidate's slot in the sitting.
+    extras
+        Option layouts and passages of the items (see `FormExtras`); items absent from it
+        draw as they always did.
 
     Returns
     -------
@@ -182,12 +260,18 @@ def draw_form(spec: ExamSpec, snapshot: BankSnapshot, seed: FormSeed) -> Form:
     BlueprintShortfall
         When the bank cannot fill a cell, naming every such cell.
     """
-    plan = _plan(spec, snapshot, seed.sitting_seed)
+    plan = _plan(spec, snapshot, seed.sitting_seed, extras)
     return _draw(plan, [seed.slot])[0]
 
 
 def draw_forms(
-    spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int, n: int, *, first_slot: int = 0
+    spec: ExamSpec,
+    snapshot: BankSnapshot,
+    sitting_seed: int,
+    n: int,
+    *,
+    first_slot: int = 0,
+    extras: FormExtras = NO_EXTRAS,
 ) -> list[Form]:
     """Forms of slots ``first_slot .. first_slot + n - 1`` of one sitting.
 
@@ -204,6 +288,8 @@ def draw_forms(
         How many forms.
     first_slot
         Slot of the first form (to add late registrations to a sitting already drawn).
+    extras
+        As for :func:`draw_form`.
 
     Returns
     -------
@@ -219,7 +305,7 @@ def draw_forms(
         raise ValueError("n cannot be negative")
     FormSeed(sitting_seed, first_slot)  # validate the whole slot range up front
     FormSeed(sitting_seed, first_slot + max(n - 1, 0))
-    plan = _plan(spec, snapshot, sitting_seed)
+    plan = _plan(spec, snapshot, sitting_seed, extras)
     forms: list[Form] = []
     for batch_start in range(first_slot, first_slot + n, _BATCH_SLOTS):
         batch_end = min(batch_start + _BATCH_SLOTS, first_slot + n)
@@ -227,7 +313,12 @@ def draw_forms(
     return forms
 
 
-def random_form(spec: ExamSpec, snapshot: BankSnapshot, rng: np.random.Generator) -> Form:
+def random_form(
+    spec: ExamSpec,
+    snapshot: BankSnapshot,
+    rng: np.random.Generator,
+    extras: FormExtras = NO_EXTRAS,
+) -> Form:
     """A plain random form: the baseline that drawing by strata is measured against.
 
     Simple random sampling without replacement within each topic quota (summed over strata;
@@ -274,7 +365,7 @@ def random_form(spec: ExamSpec, snapshot: BankSnapshot, rng: np.random.Generator
     def raw(size: int) -> NDArray[np.uint64]:
         return rng.integers(0, _UINT64_MAX, size=size, dtype=np.uint64, endpoint=True)
 
-    return _assemble(spec, banded, chosen, raw, seed=None)
+    return _assemble(spec, banded, chosen, raw, seed=None, extras=extras)
 
 
 def exposure_counts(forms: Sequence[Form], snapshot: BankSnapshot) -> NDArray[np.int64]:
@@ -326,13 +417,16 @@ class _SittingPlan:
     spec: ExamSpec
     snapshot: BankSnapshot
     sitting_seed: int
+    extras: FormExtras
     cells: tuple[_Cell, ...]
     sizes: NDArray[np.uint64]
     half_bits: NDArray[np.uint64]
     keys: NDArray[np.uint64]
 
 
-def _plan(spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int) -> _SittingPlan:
+def _plan(
+    spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int, extras: FormExtras
+) -> _SittingPlan:
     FormSeed(sitting_seed, 0)
     banded = snapshot.with_bands(spec.difficulty_bands)
     shortfalls = check_blueprint(spec, banded)
@@ -359,6 +453,7 @@ def _plan(spec: ExamSpec, snapshot: BankSnapshot, sitting_seed: int) -> _Sitting
         spec,
         banded,
         sitting_seed,
+        extras,
         tuple(cells),
         sizes=np.asarray([c.rows.size for c in cells], dtype=np.uint64),
         half_bits=np.asarray([c.half_bits for c in cells], dtype=np.uint64),
@@ -502,7 +597,7 @@ def _draw(plan: _SittingPlan, slots: Sequence[int]) -> list[Form]:
     for slot, chosen in zip(slots, _select(plan, slots), strict=True):
         raw = raw_words(FORM_ORDER, plan.sitting_seed, slot)
         seed = FormSeed(plan.sitting_seed, slot)
-        forms.append(_assemble(plan.spec, plan.snapshot, chosen, raw, seed))
+        forms.append(_assemble(plan.spec, plan.snapshot, chosen, raw, seed, extras=plan.extras))
     return forms
 
 
@@ -512,16 +607,30 @@ def _assemble(
     chosen: list[list[NDArray[np.intp]]],
     raw: Callable[[int], NDArray[np.uint64]],
     seed: FormSeed | None,
+    *,
+    extras: FormExtras = NO_EXTRAS,
 ) -> Form:
-    """Order the chosen rows of each section and permute options, drawing from ``raw``."""
+    """Order the chosen rows of each section and permute options, drawing from ``raw``.
+
+    Layouts and item sets only rearrange what the words drawn gave; they draw no word, so the
+    stream (and every other item's order) is the same with or without them.
+    """
     ordered: list[NDArray[np.intp]] = []
     codes: list[str] = []
+    display: list[int] = []
     for section, cells in zip(spec.sections, chosen, strict=True):
         if spec.shuffle_items:
             rows = np.concatenate(cells) if cells else np.empty(0, dtype=np.intp)
             rows = rows[np.argsort(raw(rows.size), kind="stable")]
         else:
             rows = np.concatenate([np.sort(c) for c in cells]) if cells else np.empty(0, np.intp)
+        # Item sets move after options are drawn, so each item keeps the option order it
+        # would have had: the block only changes where items stand.
+        start = sum(r.size for r in ordered)
+        if section.keep_stimulus_items_together and extras.stimuli:
+            display.extend(start + k for k in _item_sets_together(rows, snapshot, extras.stimuli))
+        else:
+            display.extend(range(start, start + rows.size))
         ordered.append(rows)
         codes.extend([section.code] * rows.size)
     all_rows = np.concatenate(ordered)
@@ -535,8 +644,35 @@ def _assemble(
     else:
         orders = [list(range(MAX_OPTIONS))] * all_rows.size
     ids = snapshot.ids[all_rows].tolist()
-    items = tuple(
-        FormItem(entry_id, code, tuple(order[:count]))
+    layouts = extras.layouts
+    drawn = tuple(
+        FormItem(
+            entry_id, code, honour_layout(order[:count], layouts.get(entry_id, DEFAULT_LAYOUT))
+        )
         for entry_id, code, order, count in zip(ids, codes, orders, n_options.tolist(), strict=True)
     )
-    return Form(items, seed, snapshot.digest)
+    return Form(tuple(drawn[k] for k in display), seed, snapshot.digest)
+
+
+def _item_sets_together(
+    rows: NDArray[np.intp], snapshot: BankSnapshot, stimuli: Mapping[int, str]
+) -> list[int]:
+    """Positions of ``rows`` in display order: each passage's items moved up behind the first
+    of them. Items without a passage keep their relative order; so do the items of a passage.
+    """
+    ids = snapshot.ids[rows].tolist()
+    members: dict[str, list[int]] = {}
+    for position, item_id in enumerate(ids):
+        code = stimuli.get(item_id)
+        if code is not None:
+            members.setdefault(code, []).append(position)
+    placed: list[int] = []
+    done: set[str] = set()
+    for position, item_id in enumerate(ids):
+        code = stimuli.get(item_id)
+        if code is None:
+            placed.append(position)
+        elif code not in done:
+            done.add(code)
+            placed.extend(members[code])
+    return placed

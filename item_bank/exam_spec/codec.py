@@ -103,6 +103,9 @@ def _section_to_dict(section: SectionSpec) -> dict[str, Any]:
             "scale_mean": float(adaptive.scale_mean),
             "scale_sd": float(adaptive.scale_sd),
         }
+    if section.keep_stimulus_items_together:
+        # Written only when set: specs stored before the option keep their digest.
+        out["keep_stimulus_items_together"] = True
     return out
 
 

@@ -205,7 +205,8 @@ class SectionSpec:
     ``max_option_points`` is the highest points an option of a weighted item carries (SKD's
     TKP: 5, PPPK's manajerial: 4); it only matters for weighted sections. For a weighted
     section ``scoring.correct`` and ``scoring.wrong`` do not apply and are kept at their
-    defaults, so equal sections compare equal.
+    defaults, so equal sections compare equal. ``keep_stimulus_items_together`` shows the
+    items of one passage that a form draws one after another (see `item_bank.assembly`).
     """
 
     code: str
@@ -215,6 +216,8 @@ class SectionSpec:
     blueprint: Blueprint
     max_option_points: float = DEFAULT_MAX_OPTION_POINTS
     adaptive: AdaptiveConfig | None = None
+    #: Items of one passage that a form draws are shown as one consecutive block (an item set).
+    keep_stimulus_items_together: bool = False
 
     def __post_init__(self) -> None:
         if self.item_count < 1:

@@ -117,7 +117,15 @@ _TOP_KEYS = (
     "irt_matching",
     "practice",
 )
-_SECTION_KEYS = ("code", "name", "item_count", "scoring", "blueprint", "adaptive")
+_SECTION_KEYS = (
+    "code",
+    "name",
+    "item_count",
+    "scoring",
+    "blueprint",
+    "adaptive",
+    "keep_stimulus_items_together",
+)
 _ADAPTIVE_KEYS = ("min_items", "se_target", "randomesque", "scale_mean", "scale_sd")
 _SCORING_KEYS = ("kind", "correct", "wrong", "blank", "max_option_points")
 _BLUEPRINT_KEYS = ("topics", "strata", "cells")
@@ -299,7 +307,15 @@ def _read_section(r: Reader, node: Node, path: str) -> _SectionDraft:
     blueprint = _read_blueprint(
         r, fields.get("blueprint"), join_path(path, "blueprint"), item_count
     )
+    together_node = fields.get("keep_stimulus_items_together")
+    together = r.boolean(
+        together_node,
+        join_path(path, "keep_stimulus_items_together"),
+        "keep_stimulus_items_together",
+    )
     code_line = code_node.line if code_node is not None else None
+    if together_node is not None and together is None:
+        return _SectionDraft(code, code_line, None)
     if None in (code, name, item_count, scoring, blueprint):
         return _SectionDraft(code, code_line, None)
     assert code is not None
@@ -321,7 +337,16 @@ def _read_section(r: Reader, node: Node, path: str) -> _SectionDraft:
                 "an adaptive section must be dichotomous (IRT scores right or wrong answers)",
             )
             return _SectionDraft(code, code_line, None)
-    spec = SectionSpec(code, name, item_count, section_scoring, blueprint, max_points, adaptive)
+    spec = SectionSpec(
+        code,
+        name,
+        item_count,
+        section_scoring,
+        blueprint,
+        max_points,
+        adaptive,
+        keep_stimulus_items_together=bool(together),
+    )
     return _SectionDraft(code, code_line, spec)
 
 
