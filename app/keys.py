@@ -235,3 +235,22 @@ def check_document(document: object, keys: Sequence[PublicKey]) -> Checked:
                 key.key_id,
             )
     return Checked(True, f"authentic: signed by key {key.key_id}", key.key_id, body)
+
+
+_store: KeyStore | None = None
+
+
+def use_var_dir(var_dir: Path) -> None:
+    """Set the process's key store (the app does this at start, beside the server secret)."""
+    global _store  # noqa: PLW0603 - one var/ directory per process, like the settings
+    _store = KeyStore(var_dir)
+
+
+def key_store() -> KeyStore:
+    """The process's key store: set by :func:`use_var_dir`, else the configured var/ folder."""
+    if _store is None:
+        from app.settings import get_settings
+
+        use_var_dir(get_settings().var_dir)
+    assert _store is not None
+    return _store

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
+from app import keys
 from app.api import api_routers
 from app.api.answer_path import AnswerPath
 from app.api.responses import error_doc
@@ -38,6 +39,8 @@ def create_app(
     )
     # Every audit event's hash is keyed by a sub-key of this secret.
     audit.use_secret(services.secret)
+    # Slips, ranking snapshots and anchors are signed with the Ed25519 keys kept beside it.
+    keys.use_var_dir(settings.var_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -54,11 +54,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def _session_db(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    from app import keys
     from app.services import audit
 
-    db = connect(make_settings(database_url, tmp_path_factory.mktemp("var")))
-    # Services called without an app hash their audit events under the suite's secret too.
+    var_dir = tmp_path_factory.mktemp("var")
+    db = connect(make_settings(database_url, var_dir))
+    # Services called without an app hash their audit events under the suite's secret too,
+    # and sign with keys of the suite's own var/ folder.
     audit.use_secret(TEST_SECRET.encode())
+    keys.use_var_dir(var_dir)
     yield db
     db.dispose()
 

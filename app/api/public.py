@@ -25,7 +25,7 @@ from app.deps import ReadSessionDep, SettingsDep
 from app.errors import NotFound
 from app.keys import KeyStore
 from app.schemas.public import LiveBoardOut, RankingPageOut, SlipVerificationOut
-from app.services import live
+from app.services import audit, live
 from app.services import public as public_service
 from app.services import results as results_service
 
@@ -138,6 +138,23 @@ def signed_slip(
         request.app.state.clock.now(),
     )
     return SignedDocumentOut.model_validate(document)
+
+
+@router.get(
+    "/rankings/{exam}/signed",
+    response_model=list[SignedDocumentOut],
+    responses=error_doc(404),
+    summary="Anyone: the Ed25519-signed documents of an exam's published ranking snapshots",
+)
+@in_transaction
+def signed_rankings(exam: str, session: ReadSessionDep) -> list[SignedDocumentOut]:
+    """Every published snapshot (oldest first) as signed when published: its rows, content
+    hash and the head of every audit chain at that moment, checkable offline."""
+    documents = audit.signed_documents(session, f"ranking:{exam}:")
+    if not documents:
+        msg = f"no ranking of {exam!r} has been published"
+        raise NotFound(msg)
+    return [SignedDocumentOut.model_validate(d) for d in documents]
 
 
 @router.get(

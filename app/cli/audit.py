@@ -17,6 +17,7 @@ def _anchor_heads(path: Path, keys_file: Path | None) -> dict[str, tuple[int, st
     """The heads of a signed anchor file, after checking its signature; exit 1 when it fails."""
     from app.keys import KeyFileError, KeyStore, check_document, public_keys_from_json
     from app.services import audit
+    from app.services.rankings import SNAPSHOT_KIND
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -31,11 +32,15 @@ def _anchor_heads(path: Path, keys_file: Path | None) -> dict[str, tuple[int, st
     if not checked.valid or checked.body is None:
         err.print(f"[red]{path}: {checked.reason}[/red]")
         raise typer.Exit(1)
-    if checked.body.get("kind") != audit.ANCHOR_KIND:
-        err.print(f"[red]{path}: not an audit anchor (kind {checked.body.get('kind')!r})[/red]")
+    body = dict(checked.body)
+    if body.get("kind") == SNAPSHOT_KIND:
+        # A published ranking snapshot carries the heads of its moment: it anchors too.
+        body = {"heads": body.get("audit_heads")}
+    elif body.get("kind") != audit.ANCHOR_KIND:
+        err.print(f"[red]{path}: not an audit anchor (kind {body.get('kind')!r})[/red]")
         raise typer.Exit(1)
     try:
-        return audit.heads_of(checked.body, str(path))
+        return audit.heads_of(body, str(path))
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -48,8 +53,8 @@ def audit_verify(
         Path | None,
         typer.Option(
             "--against",
-            help="a signed anchor file (ujian audit anchor): also prove no event up to its "
-            "heads changed",
+            help="a signed anchor file (ujian audit anchor) or a downloaded signed ranking "
+            "snapshot: also prove no event up to its heads changed",
         ),
     ] = None,
     keys_file: Annotated[

@@ -58,3 +58,18 @@ class AuditChain(Base):
     chain: Mapped[str] = mapped_column(String(64), primary_key=True)
     registered_at: Mapped[datetime]
     anchored_in: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignedDocument(Base):
+    """A document signed with the server's Ed25519 key when it was published (a ranking
+    snapshot with the audit heads of that moment), served as signed, byte for byte."""
+
+    __tablename__ = "signed_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

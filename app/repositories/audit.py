@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models.attempt import Attempt
-from app.models.audit import AuditChain, AuditEvent, AuditHead
+from app.models.audit import AuditChain, AuditEvent, AuditHead, SignedDocument
 
 GENESIS_HASH = "0" * 64
 #: The action of an anchor event: a parent chain recording another chain's (seq, hash).
@@ -183,3 +183,16 @@ def heads(session: Session) -> dict[str, tuple[int, str]]:
 def registry(session: Session) -> dict[str, AuditChain]:
     """The registered chains by name."""
     return {c.chain: c for c in session.scalars(select(AuditChain))}
+
+
+def add_signed_document(session: Session, document: SignedDocument) -> SignedDocument:
+    """Store a signed document as it was signed."""
+    session.add(document)
+    session.flush()
+    return document
+
+
+def signed_documents(session: Session, subject_prefix: str) -> list[SignedDocument]:
+    """The signed documents whose subject starts with ``subject_prefix``, oldest first."""
+    statement = select(SignedDocument).where(SignedDocument.subject.startswith(subject_prefix))
+    return list(session.scalars(statement.order_by(SignedDocument.id)))

@@ -337,3 +337,40 @@ def heads_of(body: Mapping[str, object], where: str) -> dict[str, tuple[int, str
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{where}: the head of chain {chain!r} has no seq") from exc
     return out
+
+
+def sign_and_store(
+    session: Session, kind: str, subject: str, body: Mapping[str, object], now: datetime
+) -> dict[str, object]:
+    """Sign ``body`` with the process's Ed25519 key and keep the signed text as it was signed."""
+    from app.keys import canonical, key_store
+    from app.models.audit import SignedDocument
+
+    document = key_store().sign(canonical({"kind": kind, "signed_at": now.isoformat(), **body}))
+    signature = document["signature"]
+    assert isinstance(signature, dict)
+    audit_repo.add_signed_document(
+        session,
+        SignedDocument(
+            kind=kind,
+            subject=subject,
+            payload=document["payload"],
+            key_id=signature["key_id"],
+            signature=signature["value"],
+            created_at=now,
+        ),
+    )
+    return document
+
+
+def signed_documents(session: Session, subject_prefix: str) -> list[dict[str, object]]:
+    """The stored signed documents of a subject, as served and checked (oldest first)."""
+    from app.keys import ALGORITHM
+
+    return [
+        {
+            "payload": d.payload,
+            "signature": {"algorithm": ALGORITHM, "key_id": d.key_id, "value": d.signature},
+        }
+        for d in audit_repo.signed_documents(session, subject_prefix)
+    ]

@@ -91,6 +91,19 @@ def upgrade() -> None:
         sa.Column("anchored_in", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("chain", name=op.f("pk_audit_chains")),
     )
+    op.create_table(
+        "signed_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=128), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("signature", sa.String(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signed_documents")),
+    )
+    with op.batch_alter_table("signed_documents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_signed_documents_subject"), ["subject"], unique=False)
     connection = op.get_bind()
     if connection.execute(sa.select(sa.func.count()).select_from(_events)).scalar_one() == 0:
         return
@@ -135,4 +148,7 @@ def downgrade() -> None:
     from app.repositories import audit as audit_repo
 
     _rehash(connection, audit_repo.unkeyed_event_hash)
+    with op.batch_alter_table("signed_documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_signed_documents_subject"))
+    op.drop_table("signed_documents")
     op.drop_table("audit_chains")

@@ -111,3 +111,47 @@ def test_after_rotation_old_slips_still_verify_and_name_their_key(client, exam, 
     refused = _verify_cli(tmp_path, before, only_new)
     assert refused.returncode == 1
     assert old["key_id"] in refused.stderr
+
+
+def test_a_published_ranking_is_signed_with_the_audit_heads_and_anchors_the_log(
+    client, exam, staff_headers, database_url, tmp_path
+):
+    from app.models.staff import Role
+
+    _slip_code(client, exam)
+    published = client.post("/api/v1/exams/MINI/rankings", headers=staff_headers(Role.COMMITTEE))
+    assert published.status_code == 200, published.text
+    [document] = client.get("/api/v1/public/rankings/MINI/signed").json()
+    body = json.loads(document["payload"])
+    assert body["kind"] == "ujian-ranking-snapshot"
+    assert body["content_hash"] == published.json()[0]["content_hash"]
+    assert "attempt:" in " ".join(body["audit_heads"])
+    keys = client.get("/api/v1/public/keys").json()
+    assert _verify_cli(tmp_path, document, keys).returncode == 0
+
+    body["rows"][0]["total"] = 99
+    forged = _verify_cli(tmp_path, {**document, "payload": json.dumps(body)}, keys)
+    assert forged.returncode == 1
+
+    # The snapshot anchors the audit log: `ujian audit verify --against` it.
+    snapshot = tmp_path / "snapshot.json"
+    snapshot.write_text(json.dumps(document))
+    env = {
+        **os.environ,
+        "UJIAN_DATABASE_URL": database_url,
+        "UJIAN_SECRET_KEY": TEST_SECRET,
+        "UJIAN_VAR_DIR": str(tmp_path / "x"),
+    }
+    keys_file = tmp_path / "keys.json"
+    command = ["audit", "verify", "--against", str(snapshot), "--keys", str(keys_file)]
+    checked = subprocess.run(
+        [sys.executable, "-m", "app.cli", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "head(s) of" in checked.stdout

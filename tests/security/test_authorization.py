@@ -279,6 +279,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/public/slips/{code}/qr.svg"): Access(PUBLIC),
     ("GET", "/api/v1/public/slips/{code}/signed"): Access(PUBLIC),
     ("GET", "/api/v1/public/keys"): Access(PUBLIC),
+    ("GET", "/api/v1/public/rankings/{exam}/signed"): Access(PUBLIC),
     ("GET", "/api/v1/public/live/{sitting_id}/board"): Access(PUBLIC),
     # practice (simulasi): the world's exam is live, so a start is 404 and a review of a live
     # candidate's attempt is 404 (tests/api/test_practice.py sits a practice exam)
