@@ -153,6 +153,8 @@ def content_hash(payload: Mapping[str, object]) -> str:
 
 #: The purpose a snapshot signature's key is derived for: stored signatures depend on it.
 SNAPSHOT_PURPOSE = "ranking-snapshot"
+#: The ``kind`` of a snapshot's Ed25519-signed document (``ujian verify`` prints it).
+SNAPSHOT_KIND = "ujian-ranking-snapshot"
 
 
 def signature(secret: bytes, digest: str) -> str:
@@ -277,6 +279,20 @@ def publish(
                 "cause": cause,
                 "changes": len(diff or []),
             },
+        )
+        # Signed with the public key, with every audit chain's head at this moment: anyone
+        # can check the snapshot offline, and the heads anchor the log off the server.
+        audit.sign_and_store(
+            session,
+            SNAPSHOT_KIND,
+            f"ranking:{exam.code}:{code}:{number}",
+            {
+                **content,
+                "content_hash": digest,
+                "published_at": now.isoformat(),
+                "audit_heads": audit.current_heads(session),
+            },
+            now,
         )
         out.append(Published(code, snapshot, "published", len(diff or [])))
     return out
