@@ -2,7 +2,9 @@
 
 The demo is the SKD exam of ``app/demo/exams/skd.yaml`` on the original demo bank of
 ``app/demo/bank/``, one open sitting ("Sesi Demo") with the twenty candidates of
-``app/demo/roster.csv``, and one staff account per role. Passwords and PINs are random per
+``app/demo/roster.csv``, the public practice exam of ``app/demo/exams/simulasi.yaml`` (on
+``/simulasi``) on its own practice bank of ``app/demo/bank/practice/``, and one staff account
+per role. Passwords and PINs are random per
 installation and kept in ``var/demo-logins.json`` (never in the repository), so a second run
 prints the same logins; PINs that were lost are reissued.
 """
@@ -21,6 +23,7 @@ from app.clock import Clock
 from app.db import Database
 from app.models.sitting import Registration, Sitting
 from app.models.staff import Role
+from app.repositories import bank as bank_repo
 from app.repositories import exams as exam_repo
 from app.repositories import staff as staff_repo
 from app.services import bank as bank_service
@@ -33,6 +36,14 @@ BANK_DIR = DEMO_DIR / "bank"
 DEMO_STAFF = (("admin", Role.ADMIN), ("komite", Role.COMMITTEE), ("pengawas", Role.PROCTOR))
 DEMO_EXAM = "SKD-CPNS"
 DEMO_SITTING = "Sesi Demo"
+PRACTICE_BANK_DIR = BANK_DIR / "practice"
+PRACTICE_EXAM = "SIMULASI-SKD"
+#: The practice bank's own sections: a practice exam never draws the live exam's items.
+PRACTICE_SECTIONS = (
+    ("SIM-TWK", "Simulasi: Tes Wawasan Kebangsaan"),
+    ("SIM-TIU", "Simulasi: Tes Intelegensia Umum"),
+    ("SIM-TKP", "Simulasi: Tes Karakteristik Pribadi"),
+)
 ACTOR = "demo"
 
 
@@ -71,8 +82,8 @@ def _media_resolver(name: str) -> bytes | None:
     return path.read_bytes()
 
 
-def _load_bank(db: Database, clock: Clock) -> None:
-    files = sorted(BANK_DIR.glob("*.json"))
+def _load_bank(db: Database, clock: Clock, directory: Path = BANK_DIR) -> None:
+    files = sorted(directory.glob("*.json"))
     handles = [path.open("rb") for path in files]
     try:
         uploads = [
@@ -117,6 +128,7 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
                 )
 
     _load_bank(db, clock)
+    _load_practice(db, clock)
 
     with db.session() as session:
         spec_text = (DEMO_DIR / "exams" / "skd.yaml").read_bytes()
@@ -173,3 +185,15 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
                 )
     _save_state(var_dir, state)
     return logins
+
+
+def _load_practice(db: Database, clock: Clock) -> None:
+    """The practice bank's sections and items, and the published practice exam."""
+    with db.session() as session:
+        for code, name in PRACTICE_SECTIONS:
+            bank_repo.add_section(session, code, name)
+    _load_bank(db, clock, PRACTICE_BANK_DIR)
+    with db.session() as session:
+        spec_text = (DEMO_DIR / "exams" / "simulasi.yaml").read_bytes()
+        exam_service.define_exam(session, spec_text, "simulasi.yaml", actor=ACTOR, now=clock.now())
+        exam_service.publish_exam(session, PRACTICE_EXAM, actor=ACTOR, now=clock.now())

@@ -76,8 +76,9 @@ RESULTS_NAMESPACES = (
     "flag.",
     "publish_outcome.",
     "exam_status.",
+    "simulasi.",
 )
-RESULTS_PAGES = frozenset({"live", "rankings", "verify", "committee", "corrections"})
+RESULTS_PAGES = frozenset({"live", "rankings", "verify", "committee", "corrections", "practice"})
 
 
 @lru_cache(maxsize=16)
@@ -221,6 +222,22 @@ def rankings_page(request: Request, exam: str) -> HTMLResponse:
 def verify_page(request: Request, code: str = "") -> HTMLResponse:
     """Anyone: check a result slip by its verification code (the slip's QR code links here)."""
     return render(request, "verify.html", title_key="verify.title", page="verify", code=code)
+
+
+@router.get("/simulasi", response_class=HTMLResponse)
+def practice_page(request: Request) -> HTMLResponse:
+    """Anyone: the practice exams (simulasi), each started without a PIN on the exam screen."""
+    return render(
+        request, "practice.html", title_key="simulasi.title", page="practice", view="list"
+    )
+
+
+@router.get("/simulasi/pembahasan", response_class=HTMLResponse)
+def practice_review_page(request: Request) -> HTMLResponse:
+    """A practice candidate: the score, keys and explanations of the finished practice exam."""
+    return render(
+        request, "practice.html", title_key="simulasi.review_title", page="practice", view="review"
+    )
 
 
 # --- The committee console.

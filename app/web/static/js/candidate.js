@@ -12,6 +12,8 @@ import { ruleRows, sectionRows, verdictText } from "./results.js";
 import { SaveQueue } from "./save-queue.js";
 
 const TOKEN_KEY = "ujian.candidate.token";
+// Set by the practice page (/simulasi) when this tab starts a practice attempt (no roster row).
+const PRACTICE_KEY = "ujian.practice";
 const HEARTBEAT_MS = 30000;
 const PAUSED_POLL_MS = 3000;
 const ENDING_POLL_MS = 1500;
@@ -170,11 +172,16 @@ $("#login-form").addEventListener("submit", async (event) => {
   }
 });
 
+function isPractice() {
+  return session.state !== null && sessionStorage.getItem(PRACTICE_KEY) === String(session.state.attempt_id);
+}
+
 function showCandidate(state) {
+  const practice = isPractice();
   fill(document, {
     "exam-title": state.exam.title,
-    name: state.name,
-    nomor: state.nomor_peserta,
+    name: practice ? t("practice.candidate_name") : state.name,
+    nomor: practice ? t("practice.nomor") : state.nomor_peserta,
     sitting: state.sitting.name,
   });
 }
@@ -207,8 +214,14 @@ $("#start-button").addEventListener("click", async (event) => {
 
 for (const button of $$("[data-action=logout]")) {
   button.addEventListener("click", () => {
+    const practice = isPractice();
     endSession();
-    showLogin();
+    if (practice) {
+      sessionStorage.removeItem(PRACTICE_KEY);
+      window.location.assign("/simulasi");
+    } else {
+      showLogin();
+    }
   });
 }
 
@@ -717,7 +730,9 @@ function showResult(state) {
   $("#result-voided").hidden = state.status !== "voided";
   $("#result-hidden").hidden = state.status === "voided" || Boolean(result);
   $("#result-body").hidden = !result || state.status === "voided";
-  $("#slip-link").hidden = !result || state.status === "voided";
+  // A practice attempt has no slip: its result leads to the review (keys and explanations).
+  $("#slip-link").hidden = !result || state.status === "voided" || isPractice();
+  $("#review-link").hidden = !isPractice();
   if (result) {
     const verdict = $("#result-verdict");
     verdict.textContent = verdictText(result);
