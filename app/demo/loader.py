@@ -128,7 +128,7 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
                 )
 
     _load_bank(db, clock)
-    _load_practice(db, clock)
+    load_practice(db, clock)
 
     with db.session() as session:
         spec_text = (DEMO_DIR / "exams" / "skd.yaml").read_bytes()
@@ -187,7 +187,7 @@ def load_demo(db: Database, var_dir: Path, secret: bytes, clock: Clock | None = 
     return logins
 
 
-def _load_practice(db: Database, clock: Clock) -> None:
+def load_practice(db: Database, clock: Clock) -> None:
     """The practice bank's sections and items, and the published practice exam."""
     with db.session() as session:
         for code, name in PRACTICE_SECTIONS:

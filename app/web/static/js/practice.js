@@ -84,7 +84,7 @@ function optionRow(option, item) {
   text.innerHTML = option.text; // sanitized when the bank was imported, as on the exam screen
   return el(
     "li",
-    { className: "review-option", "data-key": option.is_key, "data-chosen": chosen },
+    { className: "review-option", "data-key": String(option.is_key), "data-chosen": String(chosen) },
     el("span", { className: "option-letter", textContent: option.id }),
     text,
     marks.length ? el("span", { className: "review-marks", textContent: ` (${marks.join(", ")})` }) : null,
@@ -107,7 +107,7 @@ function reviewItem(item) {
   else explanation.textContent = t("simulasi.no_explanation");
   return el(
     "li",
-    { className: "card review-item", "data-position": item.position, "data-correct": item.correct ?? "" },
+    { className: "card review-item", "data-position": item.position, "data-correct": String(item.correct) },
     el("h3", { textContent: t("simulasi.item_heading", { position: item.position, section: item.section }) }),
     stem,
     el("ol", { className: "review-options" }, ...item.options.map((o) => optionRow(o, item))),
