@@ -302,3 +302,17 @@ def active_items(session: Session, batch: int = 2000) -> Any:
         .order_by(ItemVersion.code)
         .execution_options(yield_per=batch)
     )
+
+
+def passages_of_items(
+    session: Session, item_ids: Sequence[int]
+) -> list[tuple[int, StimulusVersion]]:
+    """``(item id, passage version)`` of each of ``item_ids`` that has a passage."""
+    if not item_ids:
+        return []
+    rows = session.execute(
+        select(ItemVersion.id, StimulusVersion)
+        .join(StimulusVersion, StimulusVersion.id == ItemVersion.stimulus_id)
+        .where(ItemVersion.id.in_(sorted(set(item_ids))))
+    ).all()
+    return [(int(item_id), stimulus) for item_id, stimulus in rows]

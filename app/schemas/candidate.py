@@ -50,6 +50,15 @@ class ItemView(BaseModel):
     )
 
 
+class PassageView(BaseModel):
+    """A passage (text, tables, images, formulas) items of the form are read with, sent once
+    for all of them: ``positions`` are the form positions of the items that read it."""
+
+    title: str
+    content: str
+    positions: list[int]
+
+
 class SectionView(BaseModel):
     """A section of the exam."""
 
@@ -124,6 +133,10 @@ class CandidateState(BaseModel):
     last_seq: int
     sections: list[SectionView]
     items: list[ItemView]
+    stimuli: dict[str, PassageView] = Field(
+        default_factory=dict,
+        description="the passages of the form's items, each once, with the positions reading it",
+    )
     result: ResultView | None
 
 
@@ -177,6 +190,7 @@ _OPTION_KEYS = frozenset(OptionView.model_fields)
 _SECTION_KEYS = frozenset(SectionView.model_fields)
 _EXAM_KEYS = frozenset(ExamRef.model_fields)
 _SITTING_KEYS = frozenset(SittingRef.model_fields)
+_PASSAGE_KEYS = frozenset(PassageView.model_fields)
 
 
 def _exact_shape(state: dict[str, Any]) -> bool:
@@ -191,6 +205,7 @@ def _exact_shape(state: dict[str, Any]) -> bool:
             item.keys() == _ITEM_KEYS and all(o.keys() == _OPTION_KEYS for o in item["options"])
             for item in state["items"]
         )
+        and all(p.keys() == _PASSAGE_KEYS for p in state["stimuli"].values())
     )
 
 

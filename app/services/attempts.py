@@ -18,6 +18,7 @@ from app.repositories import attempts as repo
 from app.repositories import practice as practice_repo
 from app.repositories import results as result_repo
 from app.services import adaptive, audit, practice, throttle
+from app.services import bank as bank_service
 from app.services.audit import attempt_chain, sitting_chain
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
 from app.services.media_links import sign_media_links
@@ -359,6 +360,7 @@ def candidate_state(
         "last_seq": 0,
         "sections": [],
         "items": [],
+        "stimuli": {},
         "result": None,
     }
     if runtime is not None:
@@ -374,7 +376,23 @@ def candidate_state(
         state["last_seq"] = max((r.seq for r in answers.values()), default=0)
         items = []
         blocks = adaptive.section_blocks(runtime)
-        for index, entry in enumerate(FrozenForm.decode(attempt.form), start=1):
+        form = FrozenForm.decode(attempt.form)
+        # Passages by reference: one shared by five items is sent once (with the positions
+        # that read it), and never with a key.
+        passages = bank_service.form_passages(session, form.item_ids())
+        state["stimuli"] = {
+            key: {
+                "title": passage.title,
+                "content": sign_media_links(passage.content, secret, attempt.id),
+                "positions": [
+                    index
+                    for index, entry in enumerate(form, start=1)
+                    if entry is not None and passages.by_item.get(entry.item_id) == key
+                ],
+            }
+            for key, passage in passages.passages.items()
+        }
+        for index, entry in enumerate(form, start=1):
             if entry is None:
                 # An adaptive position not given yet: a placeholder keeps positions in place.
                 items.append(

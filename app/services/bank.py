@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -582,3 +584,56 @@ def export_items(session: Session) -> tuple[list[Item], dict[str, bytes]]:
     """The active bank as domain items, with the bytes of every image they show."""
     exported = export_bank(session)
     return exported.items, exported.media
+
+
+@dataclass(frozen=True, slots=True)
+class PassageShown:
+    """A passage as a form shows it: image names already turned into media links."""
+
+    key: str
+    code: str
+    version: int
+    title: str
+    content: str
+
+
+@dataclass(frozen=True)
+class FormPassages:
+    """The passages of a form's items: each item's passage key, and each passage once."""
+
+    by_item: dict[int, str]
+    passages: dict[str, PassageShown]
+
+
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")', re.IGNORECASE)
+
+
+def media_paths(fragment: str, media: Mapping[str, str]) -> str:
+    """``fragment`` with each image name of ``media`` (name -> SHA-256) as its media path, the
+    form stems take before a candidate's links are signed."""
+
+    def swap(match: re.Match[str]) -> str:
+        digest = media.get(html.unescape(match.group(2)))
+        target = f"/api/v1/media/{digest}" if digest else match.group(2)
+        return f"{match.group(1)}{target}{match.group(3)}"
+
+    return _IMG_SRC.sub(swap, fragment)
+
+
+def form_passages(session: Session, item_ids: Sequence[int]) -> FormPassages:
+    """The passages the items ``item_ids`` are read with (the versions they were stored with).
+
+    A passage shared by several items appears once: items name it by its key
+    (``code@version``), so a form sends each passage's text once.
+    """
+    by_item: dict[int, str] = {}
+    passages: dict[str, PassageShown] = {}
+    for item_id, row in repo.passages_of_items(session, item_ids):
+        key = f"{row.code}@{row.version}"
+        by_item[item_id] = key
+        if key not in passages:
+            media = {m["name"]: m["sha256"] for m in row.media or []}
+            passages[key] = PassageShown(
+                key, row.code, row.version, row.title, media_paths(row.content, media)
+            )
+    return FormPassages(by_item, passages)

@@ -411,3 +411,32 @@ def test_the_migration_rehashes_stored_text_so_an_old_bank_reimports_unchanged(t
         assert (again.created, again.new_versions, again.unchanged) == (0, 0, 1)
     finally:
         next(fixture, None)
+
+
+def test_the_candidate_gets_each_passage_once_by_reference_and_never_a_key(
+    client, db, clock, app, staff_headers
+):
+    from tests.support.fidelity import PASSAGE_CODE, PASSAGE_TEXT, passage_exam
+
+    built = passage_exam(db, clock, app.state.secret)
+    nomor = "2026000001"
+    token = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": built.pin_of(nomor)}
+    ).json()["access_token"]
+    state = client.post(
+        "/api/v1/attempts/current/start", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert list(state["stimuli"]) == [f"{PASSAGE_CODE}@1"]
+    passage = state["stimuli"][f"{PASSAGE_CODE}@1"]
+    assert PASSAGE_TEXT in passage["content"]
+    assert "<math>" in passage["content"]
+    readers = [i for i in state["items"] if i["position"] in passage["positions"]]
+    assert len(readers) == 2
+    assert all("menurut bacaan" in i["stem"] for i in readers)
+    assert all(PASSAGE_TEXT not in i["stem"] for i in state["items"])
+    body = json.dumps(state)
+    assert '"key"' not in body
+    assert '"points"' not in body
+    # Formulas reach the screen as MathML, in the stem and in the options.
+    math = next(i for i in state["items"] if "<mfrac>" in i["stem"])
+    assert sum("<math>" in o["text"] for o in math["options"]) == 3

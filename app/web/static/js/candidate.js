@@ -355,6 +355,13 @@ function renderItem({ keepFocus = false } = {}) {
     // Item HTML is sanitized when the bank is imported; the page's CSP blocks any script.
     stem.innerHTML = item.stem;
     stem.dataset.position = String(item.position);
+    // The passage the item is read with: sent once per form, listing the positions that read it.
+    const passage =
+      Object.values(session.state.stimuli ?? {}).find((p) => p.positions.includes(item.position)) ?? null;
+    $("#question-passage").hidden = !passage;
+    $(".question-panel").classList.toggle("has-passage", Boolean(passage));
+    $("#passage-title").textContent = passage ? passage.title || t("exam.passage") : "";
+    $("#passage-body").innerHTML = passage ? passage.content : "";
     $("#option-list").replaceChildren(
       ...item.options.map((option) => {
         const text = el("span", { className: "option-text" });
