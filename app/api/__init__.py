@@ -11,7 +11,17 @@ def api_routers() -> list[APIRouter]:
     The authorization test walks these: a route added here without an access rule in the
     test's table fails the suite.
     """
-    from app.api import auth, bank, candidate, exams, health, practice, proctor, public
+    from app.api import (
+        auth,
+        bank,
+        candidate,
+        exams,
+        health,
+        integrity,
+        practice,
+        proctor,
+        public,
+    )
 
     # Candidate routes first: routes are matched in order, and the answer path is the hottest.
     return [
@@ -23,4 +33,5 @@ def api_routers() -> list[APIRouter]:
         proctor.router,
         public.router,
         practice.router,
+        integrity.router,
     ]

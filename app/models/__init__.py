@@ -6,6 +6,7 @@ from app.models.bank import BankImport, BankSection, ItemVersion, MediaBlob
 from app.models.base import Base
 from app.models.calibration import Calibration, CalibrationItem
 from app.models.exam import ExamPoolItem, ExamVersion
+from app.models.integrity import IntegrityDecision, ItemViewBatch, RosterDetail
 from app.models.practice import PracticeAttempt, PracticeSitting
 from app.models.result import KeyCorrection, RankingSnapshot, Result
 from app.models.sitting import Registration, Sitting, SittingProctor
@@ -24,7 +25,9 @@ __all__ = [
     "CalibrationItem",
     "ExamPoolItem",
     "ExamVersion",
+    "IntegrityDecision",
     "ItemVersion",
+    "ItemViewBatch",
     "KeyCorrection",
     "LoginFailure",
     "MediaBlob",
@@ -36,6 +39,7 @@ __all__ = [
     "ResponseEvent",
     "Result",
     "Role",
+    "RosterDetail",
     "Sitting",
     "SittingProctor",
     "StaffUser",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.models.sitting import Registration
 from app.repositories import exams as repo
+from app.repositories import integrity as integrity_repo
 from app.services import audit
 from app.services.candidate_tokens import pin_digest
 from app.services.exams import spec_of
@@ -31,7 +32,14 @@ ROSTER_COLUMNS = {
     "extra_minutes": ("extra_minutes", "tambahan_waktu", "tambahan_menit"),
     "grade_average": ("grade_average", "ipk", "nilai_rata_rata"),
     "birth_date": ("birth_date", "tanggal_lahir"),
+    # Optional: the seat (adjacency for the similarity index) and DIF group fields.
+    "seat": ("seat", "kursi", "nomor_kursi", "no_kursi"),
+    "region": ("region", "wilayah", "provinsi"),
+    "gender": ("gender", "jenis_kelamin"),
 }
+#: Longest region and gender labels a roster may carry.
+MAX_REGION = 64
+MAX_GENDER = 16
 REQUIRED_ROSTER = ("nomor_peserta", "name", "category", "formation")
 
 
@@ -46,6 +54,9 @@ class RosterRow:
     extra_minutes: int = 0
     grade_average: float | None = None
     birth_date: date | None = None
+    seat: int | None = None
+    region: str | None = None
+    gender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ def parse_roster(data: bytes, filename: str, spec: ExamSpec) -> list[RosterRow]:
     formations = {f.code for f in spec.formations}
     rows: list[RosterRow] = []
     seen: dict[str, int] = {}
+    seats_seen: dict[int, int] = {}
     for line_number, raw_row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in raw_row):
             continue
@@ -212,12 +224,36 @@ def parse_roster(data: bytes, filename: str, spec: ExamSpec) -> list[RosterRow]:
                         f"got {values['birth_date']!r}",
                     )
                 )
+        seat = _seat(
+            values["seat"],
+            filename=filename,
+            where=where,
+            line_number=line_number,
+            seen=seats_seen,
+            problems=row_problems,
+        )
+        for column, longest in (("region", MAX_REGION), ("gender", MAX_GENDER)):
+            if len(values[column]) > longest:
+                row_problems.append(
+                    Problem(
+                        filename, where, column, f"{column} is longer than {longest} characters"
+                    )
+                )
         if row_problems:
             problems.extend(row_problems)
             continue
         rows.append(
             RosterRow(
-                nomor, values["name"], values["category"], values["formation"], extra, grade, birth
+                nomor,
+                values["name"],
+                values["category"],
+                values["formation"],
+                extra,
+                grade,
+                birth,
+                seat,
+                values["region"] or None,
+                values["gender"] or None,
             )
         )
     if problems:
@@ -225,6 +261,33 @@ def parse_roster(data: bytes, filename: str, spec: ExamSpec) -> list[RosterRow]:
     if not rows:
         raise InvalidInput([Problem(filename, "row 2", "", "the roster has no candidates")])
     return rows
+
+
+def _seat(
+    text: str,
+    *,
+    filename: str,
+    where: str,
+    line_number: int,
+    seen: dict[int, int],
+    problems: list[Problem],
+) -> int | None:
+    """The row's seat number (from 1), or None when the column is empty or absent."""
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        problems.append(
+            Problem(filename, where, "seat", f"expected a seat number from 1, got {text!r}")
+        )
+        return None
+    seat = int(text)
+    if seat in seen:
+        problems.append(
+            Problem(filename, where, "seat", f"seat {seat} is given twice (also row {seen[seat]})")
+        )
+        return None
+    seen[seat] = line_number
+    return seat
 
 
 def _parse_date(text: str) -> date | None:
@@ -278,6 +341,20 @@ def import_roster(
                 if row.nomor_peserta in already
             ]
         )
+    taken = integrity_repo.seats_taken(session, sitting_id)
+    if any(row.seat in taken for row in rows):
+        raise InvalidInput(
+            [
+                Problem(
+                    filename,
+                    f"row {index}",
+                    "seat",
+                    f"seat {row.seat} is already taken by {taken[row.seat]} in this sitting",
+                )
+                for index, row in enumerate(rows, start=2)
+                if row.seat is not None and row.seat in taken
+            ]
+        )
     slot = repo.next_slot(session, sitting_id)
     issued: list[IssuedPin] = []
     registrations: list[Registration] = []
@@ -302,6 +379,14 @@ def import_roster(
         issued.append(IssuedPin(row.nomor_peserta, row.name, pin, slot))
         slot += 1
     repo.add_registrations(session, registrations)
+    integrity_repo.set_roster_details(
+        session,
+        [
+            (registration.id, row.seat, row.region, row.gender)
+            for registration, row in zip(registrations, rows, strict=True)
+            if row.seat is not None or row.region or row.gender
+        ],
+    )
     audit.record(
         session,
         at=now,

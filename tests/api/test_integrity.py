@@ -1,0 +1,322 @@
+"""Integrity report, exports, committee decisions and DIF, on a sitting with a planted copier.
+
+ROOM: 16 candidates in seats 1-16 (rows of 4) answer 30 five-option items (key A) at a human
+pace; the candidate in seat 8 copies every answer of seat 7, right and wrong alike. Honest
+candidates' answers are drawn from a seeded generator, so the copier's 30-of-30 agreement with
+its neighbour (wrong answers included) is far beyond chance and nobody else's is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from app.models.audit import AuditEvent
+from app.models.staff import Role
+from app.services import bank as bank_service
+from app.services import exams as exam_service
+from app.services import integrity as integrity_service
+from app.services import proctoring
+from tests.support.factory import bank_json
+
+ROOM_SPEC = """
+code: ROOM
+title: Ujian Ruang
+duration_minutes: 120
+shuffle_items: true
+shuffle_options: true
+show_result: true
+sections:
+  - code: TWK
+    name: Tes Wawasan Kebangsaan
+    item_count: 30
+    scoring: {kind: dichotomous, correct: 5, wrong: 0, blank: 0}
+categories:
+  - code: umum
+    minima: {TWK: 100}
+tie_breaks: [TWK]
+formations:
+  - {code: F1, agency: Kementerian Contoh, position: Analis, openings: 3}
+"""
+CANDIDATES = 16
+ITEMS = 30
+SOURCE_SEAT, COPIER_SEAT = 7, 8
+
+
+def nomor(seat: int) -> str:
+    return f"2026{seat:06d}"
+
+
+def room_roster() -> bytes:
+    lines = ["nomor_peserta,name,category,formation,kursi,wilayah,jenis_kelamin"]
+    for seat in range(1, CANDIDATES + 1):
+        region = "jawa" if seat % 2 else "luar_jawa"
+        lines.append(f"{nomor(seat)},Peserta {seat},umum,F1,{seat},{region},{'LP'[seat % 2]}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.fixture
+def committee(staff_headers):
+    return staff_headers(Role.COMMITTEE)
+
+
+@pytest.fixture
+def room(db, clock, app):
+    now = clock.now()
+    with db.session() as session:
+        report = bank_service.import_files(
+            session,
+            [bank_service.UploadFile("bank.json", io.BytesIO(bank_json(twk=ITEMS, tkp=0)))],
+            actor="test",
+            now=now,
+        )
+        assert report.ok, report.errors
+        exam_service.define_exam(session, ROOM_SPEC, "room.yaml", actor="test", now=now)
+        exam_service.publish_exam(session, "ROOM", actor="test", now=now)
+        sitting = exam_service.create_sitting(
+            session, exam_code="ROOM", name="Sesi Ruang", starts_at=now, actor="test", now=now
+        )
+        pins = exam_service.import_roster(
+            session,
+            sitting.id,
+            room_roster(),
+            "roster.csv",
+            secret=app.state.secret,
+            actor="test",
+            now=now,
+        )
+        proctoring.open_sitting(session, sitting.id, now=now, actor="test")
+    return sitting.id, {p.nomor_peserta: p.pin for p in pins}
+
+
+def code_of(item: dict) -> str:
+    """The bank code of an item as the candidate sees it (the factory's stems number them)."""
+    number = int(item["stem"].split("nomor ")[1].split("<")[0])
+    return f"TWK-{number:03d}"
+
+
+def sit_room(client, clock, committee, pins) -> dict[int, int]:
+    """Every candidate logs in and starts; answers go in rounds (one item each per round, a
+    human 20-70 s apart), choosing options by the bank label their text carries; returns
+    attempt id by seat."""
+    rng = random.Random(20)
+    sessions = {}
+    for seat in range(1, CANDIDATES + 1):
+        token = client.post(
+            "/api/v1/candidate/login", json={"nomor_peserta": nomor(seat), "pin": pins[nomor(seat)]}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        state = client.post("/api/v1/attempts/current/start", headers=headers).json()
+        sessions[seat] = (state["attempt_id"], headers, state["items"])
+    # Labels by item code: each honest candidate has an ability; the copier takes the source's.
+    labels: dict[int, dict[str, str]] = {}
+    for seat in range(1, CANDIDATES + 1):
+        ability = rng.uniform(0.3, 0.8)
+        codes = [code_of(item) for item in sessions[seat][2]]
+        labels[seat] = {
+            code: "A" if rng.random() < ability else rng.choice("BCDE") for code in codes
+        }
+    labels[COPIER_SEAT] = dict(labels[SOURCE_SEAT])
+    for round_index in range(ITEMS):
+        clock.advance(timedelta(seconds=rng.uniform(20, 70)))
+        for seat, (_attempt, headers, items) in sessions.items():
+            item = items[round_index]
+            wanted = f"Pilihan {labels[seat][code_of(item)]} "
+            letter = next(o["id"] for o in item["options"] if o["text"].startswith(wanted))
+            ack = client.put(
+                f"/api/v1/attempts/current/responses/{item['position']}",
+                json={"option": letter, "flagged": False, "seq": round_index + 1},
+                headers=headers,
+            )
+            assert ack.status_code == 200, ack.text
+    for _attempt, headers, _items in sessions.values():
+        done = client.post(
+            "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+        )
+        assert done.status_code == 200, done.text
+    return {seat: attempt for seat, (attempt, _h, _i) in sessions.items()}
+
+
+@pytest.fixture
+def sat(client, clock, committee, room):
+    sitting_id, pins = room
+    return sitting_id, sit_room(client, clock, committee, pins)
+
+
+def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, committee, sat):
+    sitting_id, attempts = sat
+    response = client.get(
+        f"/api/v1/exams/ROOM/integrity?sitting={sitting_id}&row_length=4", headers=committee
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["attempts_analysed"] == CANDIDATES
+    assert report["items"] == ITEMS
+    top = report["flagged"][0]
+    # The pair is flagged together: copier and source are the two strongest, copier or source
+    # first (similarity cannot tell who copied from whom), and nobody else is similar.
+    pair = {attempts[SOURCE_SEAT], attempts[COPIER_SEAT]}
+    assert top["attempt_id"] in pair
+    similar = [
+        a for a in report["flagged"] if "similar_neighbour" in {f["code"] for f in a["flags"]}
+    ]
+    assert {a["attempt_id"] for a in similar} == pair
+    flag = next(f for f in top["flags"] if f["code"] == "similar_neighbour")
+    other_seat = COPIER_SEAT if top["seat"] == SOURCE_SEAT else SOURCE_SEAT
+    assert flag["figures"]["matches"] == ITEMS
+    assert f"kursi {other_seat}" in flag["reason_id"]
+    assert f"seat {other_seat}" in flag["reason_en"]
+    assert "row" not in flag["reason_en"].split("seat")[0]
+    assert top["replay_url"] == f"/api/v1/attempts/{top['attempt_id']}/replay"
+    assert top["time_strip_svg"].startswith("<svg")
+    assert "<svg" in report["room_map_svg"]
+    assert top["decision"] is None
+
+
+def test_exports_carry_every_flag_and_a_decision_is_stored_audited_and_shown(
+    client, committee, sat, db
+):
+    sitting_id, attempts = sat
+    base = f"/api/v1/exams/ROOM/integrity/export?sitting={sitting_id}&row_length=4"
+    as_csv = client.get(base + "&format=csv", headers=committee)
+    assert as_csv.status_code == 200
+    assert "attachment" in as_csv.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    copier_rows = [r for r in rows if int(r["attempt_id"]) == attempts[COPIER_SEAT]]
+    assert "similar_neighbour" in {r["flag"] for r in copier_rows}
+    assert all(r["reason_id"] and r["reason_en"] for r in rows)
+
+    as_xlsx = client.get(base + "&format=xlsx", headers=committee)
+    assert as_xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == list(integrity_service.EXPORT_COLUMNS)
+    assert len(values) == len(rows) + 1
+
+    as_json = client.get(base + "&format=json", headers=committee)
+    assert as_json.status_code == 200
+    body = json.loads(as_json.content)
+    assert body["flagged"][0]["attempt_id"] == int(rows[0]["attempt_id"])
+
+    # The committee decides (the newest decision stands); both stay on the audit chain.
+    copier = attempts[COPIER_SEAT]
+    path = f"/api/v1/attempts/{copier}/integrity-decision"
+    first = client.post(
+        path, json={"decision": "referred", "reason": "periksa CCTV"}, headers=committee
+    )
+    assert first.status_code == 200, first.text
+    second = client.post(
+        path,
+        json={"decision": "disqualified_by_committee", "reason": "rekaman CCTV: menyalin"},
+        headers=committee,
+    )
+    assert second.json()["decision"] == "disqualified_by_committee"
+    report = client.get(
+        f"/api/v1/exams/ROOM/integrity?sitting={sitting_id}&row_length=4", headers=committee
+    ).json()
+    entry = next(a for a in report["flagged"] if a["attempt_id"] == copier)
+    assert entry["decision"]["decision"] == "disqualified_by_committee"
+    assert entry["decision"]["reason"] == "rekaman CCTV: menyalin"
+    with db.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.chain == f"attempt:{copier}", AuditEvent.action == "integrity.decision"
+            )
+        ).all()
+    assert [json.loads(e.payload)["decision"] for e in events] == [
+        "referred",
+        "disqualified_by_committee",
+    ]
+
+
+def test_a_decision_needs_a_known_verdict_and_an_existing_attempt(client, committee):
+    bad = client.post(
+        "/api/v1/attempts/1/integrity-decision",
+        json={"decision": "guilty", "reason": "no"},
+        headers=committee,
+    )
+    assert bad.status_code == 422
+    missing = client.post(
+        "/api/v1/attempts/999999/integrity-decision",
+        json={"decision": "cleared", "reason": "tidak ada"},
+        headers=committee,
+    )
+    assert missing.status_code == 404
+
+
+def test_dif_by_group_and_item_views_as_response_times(client, committee, sat, db):
+    _sitting, attempts = sat
+    response = client.get("/api/v1/exams/ROOM/dif?group=region", headers=committee)
+    assert response.status_code == 200, response.text
+    dif = response.json()
+    assert dif["group_sizes"] == {"jawa": 8, "luar_jawa": 8}
+    # 8 candidates per group is far below the focal minimum: reported, not hidden.
+    assert dif["small_sample"] == [dif["items"][0]["focal"]]
+    assert len(dif["items"]) == ITEMS
+    assert all(i["dif_class"] in {"A", "B", "C"} for i in dif["items"])
+    assert all(
+        i["correction_url"].startswith("/committee/corrections?exam=ROOM") for i in dif["items"]
+    )
+    unknown = client.get("/api/v1/exams/ROOM/dif?group=region&reference=bali", headers=committee)
+    assert unknown.status_code == 422
+    assert "bali" in unknown.text
+
+    # A view reported 3 s before an item's first answer makes that item's time 3 s, not the
+    # gap since the previous answer.
+    attempt = attempts[1]
+    with db.session() as session:
+        events = list(integrity_service.repo.answer_events(session, [attempt]))
+        _a, position, _o, answered_at = events[5]
+        kept = integrity_service.record_views(
+            session, attempt, [[position, 1000], [position + 1, 4000]], now=answered_at
+        )
+        assert kept == 2
+    with db.session() as session:
+        data = integrity_service._load(session, "ROOM", None)
+        runtime = data.runtime
+        row = next(i for i, r in enumerate(data.rows) if r.attempt_id == attempt)
+        entry = data.rows[row].form.entries[position - 1]
+        assert entry is not None
+        assert data.times[row, runtime.row_of[entry.item_id]] == pytest.approx(3.0)
+
+
+def test_roster_seats_and_groups_are_checked_with_their_row(client, committee, room):
+    sitting_id, _pins = room
+    bad = (
+        "nomor_peserta,name,category,formation,kursi,wilayah\n"
+        "2026900001,A,umum,F1,0,jawa\n"
+        "2026900002,B,umum,F1,3,jawa\n"
+        "2026900003,C,umum,F1,30,jawa\n"
+        "2026900004,D,umum,F1,30," + "x" * 70 + "\n"
+    ).encode()
+    response = client.post(
+        f"/api/v1/sittings/{sitting_id}/roster",
+        files={"file": ("roster.csv", bad, "text/csv")},
+        headers=committee,
+    )
+    assert response.status_code == 422
+    text = response.text
+    assert "row 2" in text
+    assert "seat number from 1" in text
+    assert "seat 30 is given twice (also row 4)" in text
+    assert "longer than 64" in text
+    taken = client.post(
+        f"/api/v1/sittings/{sitting_id}/roster",
+        files={
+            "file": (
+                "roster.csv",
+                b"nomor_peserta,name,category,formation,kursi\n2026900005,E,umum,F1,3\n",
+                "text/csv",
+            )
+        },
+        headers=committee,
+    )
+    assert taken.status_code == 422
+    assert "seat 3 is already taken by 2026000003" in taken.text
