@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.models.attempt import Attempt
 from app.repositories import attempts as attempt_repo
+from app.services import bank as bank_service
 from app.services.adaptive import answered_in, section_blocks, section_state
 from app.services.attempts import draw
 from app.services.runtime import ExamRuntime, RuntimeCache
@@ -51,6 +52,17 @@ class ReplayItem:
     options: tuple[ReplayOption, ...]
     key: str | None
     history: tuple[AnswerChange, ...]
+    stimulus: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPassage:
+    """A passage as the candidate read it beside its items (the version stored with them)."""
+
+    code: str
+    version: int
+    title: str
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,7 @@ class Replay:
     finished_at: datetime | None
     items: tuple[ReplayItem, ...]
     viewer: str
+    stimuli: dict[str, ReplayPassage] = field(default_factory=dict)
 
 
 def _adaptive_matches(
@@ -157,6 +170,7 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
         and _adaptive_matches(session, runtime, attempt, form)
     )
     history = _history(session, attempt_id, form)
+    passages = bank_service.form_passages(session, form.item_ids())
     items = []
     for position, entry in enumerate(form, start=1):
         if entry is None:
@@ -184,6 +198,7 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
                 if content.key_index is None
                 else OPTION_LETTERS[order.index(content.key_index)],
                 history=tuple(history.get(position, ())),
+                stimulus=passages.by_item.get(entry.item_id),
             )
         )
     return Replay(
@@ -197,4 +212,8 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
         finished_at=attempt.finished_at,
         items=tuple(items),
         viewer=viewer,
+        stimuli={
+            key: ReplayPassage(p.code, p.version, p.title, p.content)
+            for key, p in passages.passages.items()
+        },
     )

@@ -440,3 +440,27 @@ def test_the_candidate_gets_each_passage_once_by_reference_and_never_a_key(
     # Formulas reach the screen as MathML, in the stem and in the options.
     math = next(i for i in state["items"] if "<mfrac>" in i["stem"])
     assert sum("<math>" in o["text"] for o in math["options"]) == 3
+
+
+def test_replay_shows_the_passage_each_item_was_read_with(client, db, clock, app):
+    from app.services.replay import replay_of
+    from tests.support.fidelity import PASSAGE_CODE, PASSAGE_TEXT, passage_exam
+
+    built = passage_exam(db, clock, app.state.secret)
+    nomor = "2026000001"
+    token = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": built.pin_of(nomor)}
+    ).json()["access_token"]
+    attempt_id = client.post(
+        "/api/v1/attempts/current/start", headers={"Authorization": f"Bearer {token}"}
+    ).json()["attempt_id"]
+    with db.unit_of_work(write=False) as session:
+        shown = replay_of(
+            session, attempt_id, runtimes=app.state.services.runtimes, viewer="committee"
+        )
+    key = f"{PASSAGE_CODE}@1"
+    assert list(shown.stimuli) == [key]
+    assert PASSAGE_TEXT in shown.stimuli[key].content
+    readers = [i.item.split(" ")[0] for i in shown.items if i.stimulus == key]
+    assert sorted(readers) == ["BACA-1", "BACA-2"]
+    assert shown.matches_served_form is True
