@@ -381,3 +381,103 @@ def test_error_answers_carry_no_stack_trace_or_sql(crowd: World, journey: list[S
         if not isinstance(body, dict) or not {"error", "detail"} <= body.keys():
             problems.append(f"{what} -> {status}: outside the error envelope: {text[:100]}")
     assert not problems, "\n".join(problems)
+
+
+# --- Explanations (pembahasan): stored with the items, shown only on a practice review.
+
+EXPLANATION_MARKER = "PEMBAHASAN-RAHASIA"
+
+
+def test_no_explanation_reaches_a_live_candidate_before_or_after_finishing(
+    client: Any, db: Any, clock: Any
+) -> None:
+    import io
+
+    from app.services import bank as bank_service
+    from app.services import exams as exam_service
+    from app.services import proctoring
+    from tests.conftest import TEST_SECRET
+    from tests.support.factory import SMALL_SPEC, bank_json, roster_csv
+
+    document = json.loads(bank_json())
+    for item in document["items"]:
+        item["explanation"] = f"<p>{EXPLANATION_MARKER} {item['code']}</p>"
+    now = clock.now()
+    with db.session() as session:
+        report = bank_service.import_files(
+            session,
+            [bank_service.UploadFile("bank.json", io.BytesIO(json.dumps(document).encode()))],
+            actor="test",
+            now=now,
+        )
+        assert report.ok, report.errors
+        exam_service.define_exam(
+            session, SMALL_SPEC.format(duration=10), "mini.yaml", actor="test", now=now
+        )
+        exam_service.publish_exam(session, "MINI", actor="test", now=now)
+        sitting = exam_service.create_sitting(
+            session, exam_code="MINI", name="Sesi 1", starts_at=now, actor="test", now=now
+        )
+        [pin] = exam_service.import_roster(
+            session,
+            sitting.id,
+            roster_csv([("2026000001", "Peserta 1", "umum", "F1")]),
+            "roster.csv",
+            secret=TEST_SECRET.encode(),
+            actor="test",
+            now=now,
+        )
+        proctoring.open_sitting(session, sitting.id, now=now, actor="test")
+    login = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": pin.nomor_peserta, "pin": pin.pin}
+    )
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    bodies = [
+        ("ready state", client.get("/api/v1/attempts/current", headers=headers)),
+        ("start", client.post("/api/v1/attempts/current/start", headers=headers)),
+        ("running state", client.get("/api/v1/attempts/current", headers=headers)),
+        (
+            "save",
+            client.put(
+                "/api/v1/attempts/current/responses/1",
+                json={"option": "A", "flagged": True, "seq": 1},
+                headers=headers,
+            ),
+        ),
+        ("clock", client.get("/api/v1/attempts/current/clock", headers=headers)),
+        (
+            "finish",
+            client.post("/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers),
+        ),
+        ("finished state", client.get("/api/v1/attempts/current", headers=headers)),
+        ("review", client.get("/api/v1/practice/attempts/current/review", headers=headers)),
+        ("page", client.get("/")),
+        ("practice list", client.get("/api/v1/practice/exams")),
+    ]
+    assert bodies[1][1].status_code == 200, bodies[1][1].text
+    assert bodies[5][1].status_code == 200, bodies[5][1].text
+    assert bodies[7][1].status_code == 404  # the review is only ever a practice attempt's
+    problems = []
+    for what, response in bodies:
+        if EXPLANATION_MARKER in readable(response.text):
+            problems.append(f"{what}: an explanation in the body")
+        keys = set(json_keys(_json_or_none(response.text))) & (FORBIDDEN_KEYS | {"explanation"})
+        if keys:
+            problems.append(f"{what}: fields {sorted(keys)}")
+    assert not problems, "\n".join(problems)
+    # ... while the bank did store them (the marker is not missing for a dull reason).
+    with db.session() as session:
+        from sqlalchemy import select
+
+        from app.models.bank import ItemVersion
+
+        stored = session.scalars(select(ItemVersion.explanation)).all()
+        assert stored
+        assert all(EXPLANATION_MARKER in (text or "") for text in stored)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
