@@ -267,19 +267,24 @@ def assign_proctor(
 @router.get(
     "/attempts/{attempt_id}/replay",
     response_model=ReplayOut,
-    responses=error_doc(401, 403, 404),
+    responses=error_doc(401, 403, 404, 409),
     summary="Committee: replay exactly what a candidate saw, with every answer change",
 )
 @in_transaction
 def replay(
-    attempt_id: IdPath, principal: CommitteeUser, session: ReadSessionDep, request: Request
+    attempt_id: IdPath, principal: CommitteeUser, session: SessionDep, request: Request
 ) -> ReplayOut:
     """Redraws the form from its stored seed and the exam's frozen bank, checks it equals the
-    form that was served, and lists the items in order with the answer history (for appeals)."""
+    form that was served, and lists the items in order with the answer history (for appeals).
+    Refused (409) while the attempt is being sat; each view is recorded in the audit log."""
     services = request.app.state.services
     return ReplayOut.model_validate(
         replay_service.replay(
-            session, attempt_id, runtimes=services.runtimes, viewer=principal.actor
+            session,
+            attempt_id,
+            runtimes=services.runtimes,
+            viewer=principal.actor,
+            now=services.clock.now(),
         )
     )
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models.attempt import Attempt
 from app.repositories import attempts as attempt_repo
+from app.services import audit
 from app.services import bank as bank_service
 from app.services.adaptive import answered_in, section_blocks, section_state
 from app.services.attempts import draw
@@ -132,11 +133,37 @@ def _history(session: Session, attempt_id: int, form: FrozenForm) -> dict[int, l
     return history
 
 
+#: The audit action of a staff member viewing an attempt's replay (form, keys, answer history).
+REPLAY_VIEWED = "attempt.replay_viewed"
+
+
 def replay(
-    session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str
+    session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str, now: datetime
 ) -> dict[str, Any]:
-    """:func:`replay_of` as the plain JSON-ready object its route validates into its body."""
-    return asdict(replay_of(session, attempt_id, runtimes=runtimes, viewer=viewer))
+    """:func:`replay_of` for a staff member, as the JSON-ready object its route validates.
+
+    Refused while the attempt is still being sat (its replay shows the keys and points of a
+    live form); every view is recorded on the attempt's audit chain (who, when), so an
+    appeal's file shows who looked at the candidate's answers.
+    """
+    attempt = attempt_repo.attempt(session, attempt_id)
+    if attempt is not None and attempt.status in {AttemptStatus.READY, AttemptStatus.IN_PROGRESS}:
+        msg = (
+            f"attempt {attempt_id} is still being sat: its replay (the form with keys, points "
+            "and answers) opens when it has finished"
+        )
+        raise Conflict(msg)
+    shown = replay_of(session, attempt_id, runtimes=runtimes, viewer=viewer)
+    audit.record(
+        session,
+        at=now,
+        actor=viewer,
+        action=REPLAY_VIEWED,
+        subject=f"attempt:{attempt_id}",
+        payload={"status": str(shown.status), "items": len(shown.items)},
+        chain=audit.attempt_chain(attempt_id),
+    )
+    return asdict(shown)
 
 
 def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str) -> Replay:

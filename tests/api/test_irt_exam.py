@@ -13,7 +13,7 @@ from app.models.staff import Role
 from app.services import bank as bank_service
 from app.services import exams as exam_service
 from app.services import proctoring
-from tests.support.factory import roster_csv
+from tests.support.factory import live_replay, roster_csv
 
 ADAPTIVE_SPEC = """
 code: CAT
@@ -119,7 +119,7 @@ def test_adaptive_section_chooses_items_one_at_a_time_with_no_going_back(
     # Positions stay in place: items not chosen yet are placeholders without content.
     assert all(i["pending"] and i["stem"] == "" for i in adaptive[1:])
 
-    replay = client.get(f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee).json()
+    replay = live_replay(client, state["attempt_id"])
     keys = {i["position"]: i["key"] for i in replay["items"]}
     position, seq, given = 4, 0, 0
     while position is not None:
@@ -145,9 +145,7 @@ def test_adaptive_section_chooses_items_one_at_a_time_with_no_going_back(
         assert again.json()["error"] == "AdaptiveLocked"
         next_position = ack.json()["next_position"]
         if next_position is not None:
-            replay = client.get(
-                f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee
-            ).json()
+            replay = live_replay(client, state["attempt_id"])
             keys = {i["position"]: i["key"] for i in replay["items"]}
         position = next_position
     assert 4 <= given <= 8
@@ -226,9 +224,7 @@ def test_irt_matched_forms_are_reproducible(client, db, clock, app, committee):
         headers = login(client, nomor, pin)
         state = client.post("/api/v1/attempts/current/start", headers=headers).json()
         assert len(state["items"]) == 6
-        replay = client.get(
-            f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee
-        ).json()
+        replay = live_replay(client, state["attempt_id"])
         assert replay["matches_served_form"] is True
         assert "ujian-irt-forms" in replay["form_seed"]["algorithm"]
 

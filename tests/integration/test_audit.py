@@ -147,3 +147,44 @@ def test_concurrent_writers_never_fork_a_chain(db, clock):
         ).all()
     assert result.intact, result.breaks
     assert [(c, n, m) for c, n, m in seqs] == [("global", 45, 45), ("sitting:1", 45, 45)]
+
+
+def test_a_replay_of_an_attempt_being_sat_is_refused_and_a_finished_one_is_audited(
+    client, db, clock, app, staff_headers
+):
+    from sqlalchemy import select
+
+    from app.models.audit import AuditEvent
+    from app.models.staff import Role
+    from tests.support.factory import mini_exam
+
+    exam = mini_exam(db, clock, app.state.secret, candidates=1)
+    committee = staff_headers(Role.COMMITTEE)
+    login = client.post(
+        "/api/v1/candidate/login",
+        json={"nomor_peserta": "2026000001", "pin": exam.pin_of("2026000001")},
+    )
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    attempt_id = client.post("/api/v1/attempts/current/start", headers=headers).json()["attempt_id"]
+    live = client.get(f"/api/v1/attempts/{attempt_id}/replay", headers=committee)
+    assert live.status_code == 409
+    assert "still being sat" in live.json()["detail"]
+    assert "key" not in live.text.replace("keys", "")
+
+    client.post("/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers)
+    done = client.get(f"/api/v1/attempts/{attempt_id}/replay", headers=committee)
+    assert done.status_code == 200, done.text
+    with db.read_session() as session:
+        views = [
+            (e.actor, e.at)
+            for e in session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.chain == audit.attempt_chain(attempt_id),
+                    AuditEvent.action == "attempt.replay_viewed",
+                )
+            )
+        ]
+        assert audit.verify(session).intact
+    assert len(views) == 1
+    assert views[0][0] == done.json()["viewer"]
+    assert views[0][0].startswith("staff:")

@@ -26,7 +26,7 @@ from app.services import bank as bank_service
 from app.services import exams as exam_service
 from app.services import proctoring
 from app.services import staff as staff_service
-from tests.support.factory import SMALL_SPEC, bank_json, roster_csv
+from tests.support.factory import SMALL_SPEC, bank_json, live_replay, roster_csv
 
 EXAM_CODE = "MINI"
 ITEM_CODE = "TWK-000"
@@ -116,12 +116,9 @@ class World:
         return response.json()
 
     def replay(self, attempt_id: int) -> dict[str, Any]:
-        """The committee's replay of an attempt: where each key is among the shown options."""
-        response = self.client.get(
-            f"/api/v1/attempts/{attempt_id}/replay", headers=self.staff["committee"].headers
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
+        """The replay of an attempt: where each key is among the shown options (read past the
+        route, which refuses a replay while the candidate sits)."""
+        return live_replay(self.client, attempt_id)
 
     def answer_all(self, key: str, *, correct: bool = True) -> list[dict[str, Any]]:
         """Save an answer at every position of ``key``'s form; returns the acknowledgements."""

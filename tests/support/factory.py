@@ -142,6 +142,24 @@ def mini_exam(
         return MiniExam(exam.id, sitting.id, pins)
 
 
+def live_replay_in(db: Database, attempt_id: int) -> dict:
+    """The replay of an attempt still being sat, read past the route (which refuses it while
+    the candidate sits): a test answering by the key needs to know the key."""
+    from dataclasses import asdict
+
+    from app.services.replay import replay_of
+    from app.services.runtime import RuntimeCache
+
+    with db.read_session() as session:
+        shown = replay_of(session, attempt_id, runtimes=RuntimeCache(), viewer="test")
+        return json.loads(json.dumps(asdict(shown), default=str))
+
+
+def live_replay(client, attempt_id: int) -> dict:
+    """:func:`live_replay_in` the database of a test client's app."""
+    return live_replay_in(client.app.state.services.db, attempt_id)
+
+
 def take_exam(
     client, exam: MiniExam, nomor: str, committee: dict[str, str], plan: dict[str, str]
 ) -> dict:
@@ -157,7 +175,7 @@ def take_exam(
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     state = client.post("/api/v1/attempts/current/start", headers=headers).json()
-    replay = client.get(f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee).json()
+    replay = live_replay(client, state["attempt_id"])
     seq = 0
     for item in replay["items"]:
         how = plan.get(item["section"], "blank")
