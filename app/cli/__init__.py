@@ -22,6 +22,7 @@ from app.cli import (
     report,
     roster,
     serve,
+    simulate,
     sitting,
     user,
 )
@@ -38,11 +39,11 @@ cli.add_typer(roster.group, name="roster")
 cli.add_typer(rank.group, name="rank")
 cli.add_typer(report.group, name="report")
 cli.add_typer(practice.group, name="practice")
+cli.add_typer(simulate.group, name="simulate")
 cli.command()(serve.serve)
 cli.command()(keys.verify)
 cli.command()(demo.demo)
 cli.command()(psychometrics.calibrate)
-cli.command()(psychometrics.simulate)
 
 
 def main() -> None:

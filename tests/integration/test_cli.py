@@ -201,6 +201,19 @@ COMMANDS = {
     "roster import": ["SITTING", "CSV_PATH", "--pins-out"],
     "rank publish": ["EXAM", "--formation"],
     "report items": ["EXAM", "--json", "--out"],
+    "report integrity": ["EXAM", "--sitting", "--format", "--row-length", "--lang", "--out"],
+    "report dif": ["EXAM", "--group", "--reference", "--json"],
+    "simulate integrity": [
+        "--scenario",
+        "--candidates",
+        "--items",
+        "--cheaters",
+        "--share",
+        "--replications",
+        "--seed",
+        "--json",
+    ],
+    "simulate dif": ["--per-group", "--items", "--shift", "--replications", "--seed", "--json"],
 }
 
 
@@ -209,11 +222,7 @@ def test_every_command_and_option_is_there():
 
     from app.cli import cli
 
-    def walk(command, path):
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                yield from walk(sub, [*path, name])
-            return
+    def options(command, path):
         params = []
         for param in command.params:
             if param.param_type_name == "argument":
@@ -221,6 +230,16 @@ def test_every_command_and_option_is_there():
             else:
                 params.extend(sorted(o for o in param.opts if o.startswith("--")))
         yield " ".join(path), params
+
+    def walk(command, path):
+        if hasattr(command, "commands"):
+            # A group that runs on its own (``ujian simulate``) has options of its own too.
+            if command.params and path:
+                yield from options(command, path)
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+            return
+        yield from options(command, path)
 
     assert dict(walk(typer.main.get_command(cli), [])) == COMMANDS
 
