@@ -19,7 +19,7 @@ from app.models.exam import ExamVersion
 from app.models.result import RankingSnapshot
 from app.repositories import results as repo
 from app.repositories.results import CandidateRow
-from app.services import audit
+from app.services import audit, verification
 from app.services.exams import published_exam, spec_of
 from app.services.results import pseudonym_key
 from app.signing import Signer
@@ -197,7 +197,8 @@ def publish(
 
     A snapshot is immutable; publishing again with unchanged rows adds nothing, changed rows
     add a new snapshot that supersedes the previous one and records who moved and why.
-    Refused while any attempt of the exam is still running.
+    Refused while any attempt of the exam is still running, and when any stored result does not
+    match its recomputation from the answer history (the error names the attempts).
     """
     exam = published_exam(session, exam_code)
     running = repo.running_attempts(session, exam.id)
@@ -207,6 +208,10 @@ def publish(
             "publish when they have finished"
         )
         raise Conflict(msg)
+    # Nothing is published from a stored result its own record does not give.
+    verification.refuse_on_mismatch(
+        verification.verify(session, exam_code), "publishing the ranking"
+    )
     computed = compute(session, exam, secret)
     if formation is not None and formation not in computed.rankings:
         msg = f"exam {exam_code} has no formation {formation!r}"
