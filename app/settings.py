@@ -56,8 +56,11 @@ class Settings(BaseSettings):
     practice_start_window_seconds: int = Field(default=600, ge=1)
     practice_running_per_client: int = Field(default=2, ge=1)
     practice_max_running: int = Field(default=2000, ge=1)
-    # Practice starts drawing forms at once (each holds a worker thread and a connection).
+    # Practice starts drawing forms at once (each holds a worker thread and a connection), and
+    # practice starts admitted a second per process: every practice attempt costs a few
+    # committed transactions, which on SQLite queue with the live answers for the one writer.
     practice_start_concurrency: int = Field(default=2, ge=1)
+    practice_starts_per_second: float = Field(default=5.0, gt=0.0)
     practice_retention_hours: float = Field(default=24.0, gt=0.0)
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"

@@ -7,6 +7,7 @@ carries personal data.
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +20,19 @@ from app.schemas.practice import PracticeExamList, PracticeReview, PracticeStart
 from app.services import practice
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
+
+_RATE_LOCK = threading.Lock()
+
+
+def start_rate(request: Request) -> practice.StartRate:
+    """The app's practice start rate (one per app, made by its first practice start)."""
+    state = request.app.state
+    with _RATE_LOCK:
+        if not hasattr(state, "practice_start_rate"):
+            state.practice_start_rate = practice.StartRate()
+    found: practice.StartRate = state.practice_start_rate
+    return found
+
 
 ExamCodePath = Annotated[str, Path(min_length=1, max_length=64, description="the exam's code")]
 
@@ -48,6 +62,8 @@ def start_practice(
     client address (starts in a window, attempts open at once) and for the installation: 429
     with ``retry_after``."""
     settings = svc.settings
+    # Before any query: a refused start costs the database nothing.
+    start_rate(request).admit(settings.practice_starts_per_second)
     practice.gate(settings.practice_start_concurrency)
     started = practice.start(
         session,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,6 +98,32 @@ class StartGate:
 
     def __exit__(self, *_exc: object) -> None:
         self._slots.release()
+
+
+class StartRate:
+    """Practice starts admitted per second in this process (a token bucket of one second's
+    worth), checked before a start touches the database.
+
+    A refused start is told to come back after a random 1-10 s, so a crowd refused together
+    does not return together.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens = float("inf")  # full: the first admit fills it to one second's worth
+        self._at = time.monotonic()
+
+    def admit(self, per_second: float) -> None:
+        """Take one start, or raise :class:`TooManyRequests` with ``retry_after``."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(max(per_second, 1.0), self._tokens + (now - self._at) * per_second)
+            self._at = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return
+        msg = "many people are starting a practice exam right now; try again in a few seconds"
+        raise TooManyRequests(msg, retry_after=secrets.randbelow(10) + 1)
 
 
 #: The process's gate (the answer path's start draws through it for practice attempts); sized

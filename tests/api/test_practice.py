@@ -347,6 +347,22 @@ def test_running_attempts_per_client_are_limited(
         start(client)  # the finished one no longer counts
 
 
+def test_starts_per_second_are_limited_before_the_database(
+    settings: Settings, db: Database, clock: Clock
+) -> None:
+    publish_practice(db, clock)
+    with limited_client(
+        settings, db, clock, practice_starts_per_second=1.0, practice_running_per_client=10
+    ) as client:
+        start(client)
+        refused = client.post("/api/v1/practice/exams/PRAC/start")
+        assert refused.status_code == 429
+        assert "try again" in refused.json()["detail"]
+        assert 1 <= refused.json()["retry_after"] <= 10
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(PracticeAttempt)) == 1
+
+
 def test_the_installation_wide_maximum(settings: Settings, db: Database, clock: Clock) -> None:
     publish_practice(db, clock)
     with limited_client(settings, db, clock, practice_max_running=1) as client:
