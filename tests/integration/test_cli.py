@@ -200,6 +200,7 @@ COMMANDS = {
     ],
     "roster import": ["SITTING", "CSV_PATH", "--pins-out"],
     "rank publish": ["EXAM", "--formation"],
+    "practice purge": ["--hours"],
     "report items": ["EXAM", "--json", "--out"],
     "report integrity": ["EXAM", "--sitting", "--format", "--row-length", "--lang", "--out"],
     "report dif": ["EXAM", "--group", "--reference", "--json"],
