@@ -30,11 +30,12 @@ from app.schemas.corrections import (
 from app.schemas.exams import ExamOut, PinOut, ProctorIn, RosterOut, SittingIn, SittingOut
 from app.schemas.item_analysis import ItemAnalysisOut
 from app.schemas.replay import ReplayOut
+from app.schemas.verification import ResultsVerificationOut
 from app.services import calibration as calibration_service
 from app.services import combined as combined_service
 from app.services import corrections as correction_service
 from app.services import exams as exam_service
-from app.services import item_analysis
+from app.services import item_analysis, verification
 from app.services import rankings as ranking_service
 from app.services import replay as replay_service
 from app.services import roster as roster_service
@@ -325,6 +326,23 @@ def publish_rankings(
         )
         for p in published
     ]
+
+
+@router.post(
+    "/exams/{code}/results/verify",
+    response_model=ResultsVerificationOut,
+    responses=error_doc(401, 403, 404),
+    summary="Committee: recompute every stored result and list each one that differs",
+)
+@in_transaction
+def verify_results(
+    code: str, _principal: CommitteeUser, session: SessionDep
+) -> ResultsVerificationOut:
+    """Every finished attempt of the newest published version recomputed from its answer
+    history, its frozen form and the exam's current key (corrections included), compared with
+    its stored result. Nothing is changed; publishing a ranking and applying a correction are
+    refused while this lists a mismatch."""
+    return ResultsVerificationOut.of(verification.verify(session, code))
 
 
 def _correction(body: CorrectionIn) -> correction_service.CorrectionRequest:

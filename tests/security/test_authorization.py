@@ -236,6 +236,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/exams/{code}/rankings"): Access(COMMITTEE_ONLY),
     ("POST", "/api/v1/exams/{code}/corrections/dry-run"): Access(COMMITTEE_ONLY, json=_correction),
     ("POST", "/api/v1/exams/{code}/corrections"): Access(COMMITTEE_ONLY, json=_correction),
+    ("POST", "/api/v1/exams/{code}/results/verify"): Access(COMMITTEE_ONLY),
     ("GET", "/api/v1/exams/{code}/item-analysis"): Access(COMMITTEE_ONLY),
     ("GET", "/api/v1/exams/{code}/item-report"): Access(COMMITTEE_ONLY),
     ("POST", "/api/v1/exams/{code}/calibrations"): Access(
