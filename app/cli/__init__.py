@@ -20,6 +20,7 @@ from app.cli import (
     psychometrics,
     rank,
     report,
+    results,
     roster,
     serve,
     simulate,
@@ -37,6 +38,7 @@ cli.add_typer(exam.group, name="exam")
 cli.add_typer(sitting.group, name="sitting")
 cli.add_typer(roster.group, name="roster")
 cli.add_typer(rank.group, name="rank")
+cli.add_typer(results.group, name="results")
 cli.add_typer(report.group, name="report")
 cli.add_typer(practice.group, name="practice")
 cli.add_typer(simulate.group, name="simulate")

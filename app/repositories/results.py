@@ -303,3 +303,15 @@ def answer_history(session: Session, exam_id: int) -> AnswerHistory:
         records["option"].astype(np.int64),
         records["seq"].astype(np.int64),
     )
+
+
+def published_exam_codes(session: Session) -> list[str]:
+    """The code of every exam with a published version, in order."""
+    return list(
+        session.scalars(
+            select(ExamVersion.code)
+            .where(ExamVersion.status == "published")
+            .distinct()
+            .order_by(ExamVersion.code)
+        )
+    )

@@ -128,6 +128,11 @@ def verify(session: Session, exam_code: str) -> Verification:
     )
 
 
+def verify_all(session: Session) -> list[Verification]:
+    """:func:`verify` of every exam with a published version."""
+    return [verify(session, code) for code in repo.published_exam_codes(session)]
+
+
 def refuse_on_mismatch(report: Verification, doing: str) -> None:
     """Raise a :class:`Conflict` naming the mismatched attempts, if there are any.
 
