@@ -255,6 +255,12 @@ def committee_page(request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/committee/integrity", response_class=HTMLResponse)
+def integrity_page(request: Request) -> HTMLResponse:
+    """Committee: attempts ranked by integrity evidence, decisions, exports."""
+    return render(request, "integrity.html", title_key="integrity.title", page="integrity")
+
+
 @router.get("/committee/corrections", response_class=HTMLResponse)
 def corrections_page(request: Request) -> HTMLResponse:
     """Committee: a key correction or annulment, its dry run and its application."""

@@ -1,7 +1,8 @@
 """Integrity report, exports, committee decisions and DIF, on a sitting with a planted copier.
 
 ROOM: 16 candidates in seats 1-16 (rows of 4) answer 30 five-option items (key A) at a human
-pace; the candidate in seat 8 copies every answer of seat 7, right and wrong alike. Honest
+pace; the candidate in seat 8 copies every answer of seat 7, right and wrong alike, and moves
+to a second device before finishing. Honest
 candidates' answers are drawn from a seeded generator, so the copier's 30-of-30 agreement with
 its neighbour (wrong answers included) is far beyond chance and nobody else's is.
 """
@@ -67,8 +68,8 @@ def committee(staff_headers):
     return staff_headers(Role.COMMITTEE)
 
 
-@pytest.fixture
-def room(db, clock, app):
+def build_room(db, clock, secret: bytes) -> tuple[int, dict[str, str]]:
+    """ROOM published, its sitting open with the seated roster; (sitting id, PIN by nomor)."""
     now = clock.now()
     with db.session() as session:
         report = bank_service.import_files(
@@ -88,12 +89,17 @@ def room(db, clock, app):
             sitting.id,
             room_roster(),
             "roster.csv",
-            secret=app.state.secret,
+            secret=secret,
             actor="test",
             now=now,
         )
         proctoring.open_sitting(session, sitting.id, now=now, actor="test")
     return sitting.id, {p.nomor_peserta: p.pin for p in pins}
+
+
+@pytest.fixture
+def room(db, clock, app):
+    return build_room(db, clock, app.state.secret)
 
 
 def code_of(item: dict) -> str:
@@ -136,6 +142,18 @@ def sit_room(client, clock, committee, pins) -> dict[int, int]:
                 headers=headers,
             )
             assert ack.status_code == 200, ack.text
+    # The copier logs in again from another device (the audit records the move).
+    again = client.post(
+        "/api/v1/candidate/login",
+        json={"nomor_peserta": nomor(COPIER_SEAT), "pin": pins[nomor(COPIER_SEAT)]},
+    )
+    assert again.status_code == 200, again.text
+    copier_attempt, _old, copier_items = sessions[COPIER_SEAT]
+    sessions[COPIER_SEAT] = (
+        copier_attempt,
+        {"Authorization": f"Bearer {again.json()['access_token']}"},
+        copier_items,
+    )
     for _attempt, headers, _items in sessions.values():
         done = client.post(
             "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
@@ -160,16 +178,18 @@ def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, com
     assert report["attempts_analysed"] == CANDIDATES
     assert report["items"] == ITEMS
     top = report["flagged"][0]
-    # The pair is flagged together: copier and source are the two strongest, copier or source
-    # first (similarity cannot tell who copied from whom), and nobody else is similar.
+    # The copier is first: similar to its neighbour and moved device; similarity flags the pair
+    # (it cannot tell who copied from whom), and nobody else is similar.
     pair = {attempts[SOURCE_SEAT], attempts[COPIER_SEAT]}
-    assert top["attempt_id"] in pair
+    assert top["attempt_id"] == attempts[COPIER_SEAT]
+    assert top["seat"] == COPIER_SEAT
+    assert {f["code"] for f in top["flags"]} >= {"similar_neighbour", "device_moves"}
     similar = [
         a for a in report["flagged"] if "similar_neighbour" in {f["code"] for f in a["flags"]}
     ]
     assert {a["attempt_id"] for a in similar} == pair
     flag = next(f for f in top["flags"] if f["code"] == "similar_neighbour")
-    other_seat = COPIER_SEAT if top["seat"] == SOURCE_SEAT else SOURCE_SEAT
+    other_seat = SOURCE_SEAT
     assert flag["figures"]["matches"] == ITEMS
     assert f"kursi {other_seat}" in flag["reason_id"]
     assert f"seat {other_seat}" in flag["reason_en"]

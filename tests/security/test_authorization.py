@@ -239,6 +239,12 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/exams/{code}/results/verify"): Access(COMMITTEE_ONLY),
     ("GET", "/api/v1/exams/{code}/item-analysis"): Access(COMMITTEE_ONLY),
     ("GET", "/api/v1/exams/{code}/item-report"): Access(COMMITTEE_ONLY),
+    ("GET", "/api/v1/exams/{code}/integrity"): Access(COMMITTEE_ONLY),
+    ("GET", "/api/v1/exams/{code}/integrity/export"): Access(COMMITTEE_ONLY),
+    ("GET", "/api/v1/exams/{code}/dif"): Access(COMMITTEE_ONLY),
+    ("POST", "/api/v1/attempts/{attempt_id}/integrity-decision"): Access(
+        COMMITTEE_ONLY, json=lambda _w: {"decision": "cleared", "reason": "uji otorisasi"}
+    ),
     ("POST", "/api/v1/exams/{code}/calibrations"): Access(
         COMMITTEE_ONLY, json=lambda _w: {"model": "rasch", "apply": False}
     ),
@@ -300,6 +306,7 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/simulasi/pembahasan"): Access(PUBLIC),
     ("GET", "/committee"): Access(PUBLIC),
     ("GET", "/committee/corrections"): Access(PUBLIC),
+    ("GET", "/committee/integrity"): Access(PUBLIC),
 }
 
 
