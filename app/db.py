@@ -149,6 +149,13 @@ def connect(settings: Settings, url: str | None = None) -> Database:
             pool_pre_ping=True,
         )
         read_engine = engine
+    # Whatever writes through this database (the app, a command, a bench's loader) keys its
+    # audit events and signs its documents with the secret and keys of these settings.
+    from app import keys
+    from app.services import audit
+
+    audit.use_secret(settings.secret())
+    keys.use_var_dir(settings.var_dir)
     return Database(
         url=url,
         engine=engine,
