@@ -147,11 +147,15 @@ async def live_candidate(
             seq += 1
             position = rng.randint(1, 110)
             t0 = time.perf_counter()
-            response = await http.put(
-                f"/api/v1/attempts/current/responses/{position}",
-                json={"option": rng.choice("ABCDE"), "flagged": False, "seq": seq},
-                headers=headers,
-            )
+            try:
+                response = await http.put(
+                    f"/api/v1/attempts/current/responses/{position}",
+                    json={"option": rng.choice("ABCDE"), "flagged": False, "seq": seq},
+                    headers=headers,
+                )
+            except httpx.HTTPError as error:
+                measures.live_errors.append(type(error).__name__)
+                continue
             measures.live.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200:
                 measures.live_errors.append(f"{response.status_code} {response.text[:80]}")
@@ -173,6 +177,13 @@ async def practice_candidate(
     base: str, delay: float, rng: random.Random, measures: Measures
 ) -> None:
     await asyncio.sleep(delay)
+    try:
+        await _practice(base, rng, measures)
+    except httpx.HTTPError as error:  # a refused or timed-out connection counts, not crashes
+        measures.practice_errors.append(type(error).__name__)
+
+
+async def _practice(base: str, rng: random.Random, measures: Measures) -> None:
     async with client(base) as http:
         t0 = time.perf_counter()
         started = await retrying(
