@@ -117,6 +117,39 @@ def test_exam_roster_and_ranking_commands(ujian, tmp_path):
     assert "F1: published" in published.stdout
 
 
+def test_results_verify_names_an_edited_result_and_publishing_refuses(ujian, db, clock, app):
+    from sqlalchemy import update
+
+    from app.models.result import Result
+    from tests.api.test_results_verify import finish_candidates
+
+    ids = finish_candidates(db, clock, app, 3)
+    clean = ujian("results", "verify", "MINI")
+    assert clean.returncode == 0, clean.stderr
+    assert "3 result(s) recomputed, all match" in clean.stdout
+    assert ujian("results", "verify").returncode == 0  # every published exam
+
+    with db.session() as session:
+        session.execute(
+            update(Result).where(Result.attempt_id == ids[1]).values(total=Result.total + 7)
+        )
+    table = ujian("results", "verify", "MINI")
+    assert table.returncode == 1
+    assert "1 mismatch(es)" in table.stdout
+    row = next(line for line in table.stdout.splitlines() if f" {ids[1]} " in line)
+    assert "total: stored" in row
+
+    report = json.loads(ujian("results", "verify", "MINI", "--json").stdout)
+    assert report["ok"] is False
+    [mismatch] = report["exams"][0]["mismatches"]
+    assert mismatch["attempt_id"] == ids[1]
+    assert mismatch["stored_total"] == mismatch["recomputed_total"] + 7
+
+    refused = ujian("rank", "publish", "MINI")
+    assert refused.returncode == 1
+    assert f"attempt {ids[1]}" in refused.stderr
+
+
 def test_bad_spec_and_roster_are_reported_with_locations(ujian, tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text("code: X\ntitle: T\nduration_minutes: -5\nsections: []\nsurprise: 1\n")
@@ -200,6 +233,7 @@ COMMANDS = {
     ],
     "roster import": ["SITTING", "CSV_PATH", "--pins-out"],
     "rank publish": ["EXAM", "--formation"],
+    "results verify": ["EXAM", "--json"],
     "practice purge": ["--hours"],
     "report items": ["EXAM", "--json", "--out"],
     "report integrity": ["EXAM", "--sitting", "--format", "--row-length", "--lang", "--out"],
