@@ -143,9 +143,27 @@ class KeyStore:
         current = [k for k in keys if k.get("valid_until") is None]
         if current:
             return current[-1]
-        entry = self._new_entry(datetime.now(UTC))
-        self._save([*keys, entry])
-        return entry
+        if keys:
+            entry = self._new_entry(datetime.now(UTC))
+            self._save([*keys, entry])
+            return entry
+        self._create_first()
+        return self._current_entry()
+
+    def _create_first(self) -> None:
+        """Make the first key unless another process just did: the file is linked into place
+        only if absent, so two app workers starting together never sign with two keys."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{KEYS_FILE}.{os.getpid()}.new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"keys": [self._new_entry(datetime.now(UTC))]}, handle, indent=2)
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink()
 
     def public_keys(self) -> list[PublicKey]:
         """Every key ever used, oldest first (a first key is made if there is none)."""

@@ -155,3 +155,16 @@ def test_a_published_ranking_is_signed_with_the_audit_heads_and_anchors_the_log(
     )
     assert checked.returncode == 0, checked.stderr
     assert "head(s) of" in checked.stdout
+
+
+def _first_key_id(var_dir: str) -> str:
+    return KeyStore(__import__("pathlib").Path(var_dir)).public_keys()[0].key_id
+
+
+def test_workers_starting_together_sign_with_one_key(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        ids = list(pool.map(_first_key_id, [str(tmp_path)] * 8))
+    assert len(set(ids)) == 1
+    assert len(KeyStore(tmp_path).public_keys()) == 1

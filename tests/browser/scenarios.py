@@ -168,9 +168,10 @@ def module_server(db: Database, database_url: str, folder: Path) -> Iterator[Ser
 
 @contextmanager
 def app_client(db: Database, database_url: str, folder: Path) -> Iterator[TestClient]:
-    """The API in this process, on the suite's database and key (for building results)."""
+    """The API in this process, on the suite's database, key and var/ folder (the module's
+    server's: documents signed here verify with the keys that server publishes)."""
     from app.main import create_app
 
-    app = create_app(make_settings(database_url, folder / "app-var"), db=db, clock=Clock())
+    app = create_app(make_settings(database_url, folder / "var"), db=db, clock=Clock())
     with TestClient(app) as client:
         yield client
