@@ -15,6 +15,7 @@ from app.models.staff import Role
 from app.services import staff as staff_service
 from app.services.staff import StaffPrincipal
 from app.settings import Settings
+from app.trusted_proxies import real_client
 
 
 def get_database(request: Request) -> Database:
@@ -110,6 +111,8 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as the server sees it (behind a proxy: configure uvicorn's
-    ``--forwarded-allow-ips`` so this is the real client)."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the connection's, or behind a trusted reverse proxy
+    (``UJIAN_TRUSTED_PROXIES``) the nearest untrusted hop of ``X-Forwarded-For``."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_settings_dep(request).trusted_proxy_networks
+    return real_client(peer, request.headers.getlist("x-forwarded-for"), trusted)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.trusted_proxies import Network, parse_networks
 
 #: Values people paste from examples; refused as a secret outside development.
 PLACEHOLDER_SECRETS = frozenset(
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     token_lifetime_hours: int = 12
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); empty: none,
+    # the connection's address is the client's. See docs/security.md, "Logins".
+    trusted_proxies: str = ""
     # Answers arriving this long after the deadline still count: the request left the PC in time
     # but crossed a slow network.
     save_grace_seconds: float = Field(default=5.0, ge=0.0)
@@ -82,6 +87,16 @@ class Settings(BaseSettings):
                 )
                 raise ValueError(msg)
         return self
+
+    @model_validator(mode="after")
+    def _trusted_proxies_rule(self) -> Self:
+        parse_networks(self.trusted_proxies)
+        return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """The networks of ``UJIAN_TRUSTED_PROXIES`` (validated at start)."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def is_development(self) -> bool:

@@ -6,20 +6,28 @@ import json
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from app.api.responses import error_doc, error_response
-from app.api.transaction import in_transaction
-from app.deps import BearerDep, ClockDep, SessionDep, SettingsDep, StaffUserDep, client_address
+from app.api.transaction import ApiRouter
+from app.deps import (
+    AdminUser,
+    BearerDep,
+    ClockDep,
+    SessionDep,
+    SettingsDep,
+    StaffUserDep,
+    client_address,
+)
 from app.errors import AppError
-from app.schemas.auth import Me, TokenRequest, TokenResponse
+from app.schemas.auth import LoginUnlocked, Me, TokenRequest, TokenResponse
 from app.services import staff as staff_service
 from app.services.throttle import Policy
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = ApiRouter(prefix="/api/v1/auth", tags=["auth"])
 
 _TOKEN_BODY: dict[str, object] = {
     "requestBody": {
@@ -55,7 +63,6 @@ async def _credentials(request: Request) -> TokenRequest:
     responses=error_doc(401, 422, 429),
     summary="Log in as staff (any role)",
 )
-@in_transaction
 def issue_token(
     request: Request,
     credentials: Annotated[TokenRequest, Depends(_credentials)],
@@ -94,7 +101,6 @@ def me(principal: StaffUserDep) -> Me:
 @router.delete(
     "/token", status_code=204, responses=error_doc(401), summary="Any staff role: log out"
 )
-@in_transaction
 def revoke_token(
     principal: StaffUserDep, credentials: BearerDep, session: SessionDep, clock: ClockDep
 ) -> JSONResponse:
@@ -102,3 +108,21 @@ def revoke_token(
     assert credentials is not None  # the role guard refused requests without one
     staff_service.revoke(session, credentials.credentials, clock.now(), principal)
     return JSONResponse(None, status_code=204)
+
+
+@router.post(
+    "/users/{username}/unlock",
+    response_model=LoginUnlocked,
+    responses=error_doc(401, 403, 404, 422),
+    summary="Admin: clear a staff account's login locks",
+)
+def unlock_user(
+    username: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: AdminUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> LoginUnlocked:
+    """Clear the locks failed logins put on ``username`` (from every client) and the locks of
+    the clients it was locked from; audited."""
+    clients = staff_service.unlock(session, username, clock.now(), principal.actor)
+    return LoginUnlocked(subject=username.lower(), clients=clients)

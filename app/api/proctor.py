@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy.orm import Session
 
 from app.api.responses import IdPath, error_doc
 from app.api.sitting_access import ProctorOfAttempt, ProctorOfSitting
 from app.api.transaction import in_transaction
 from app.deps import ClockDep, ProctorUser, ReadSessionDep, SessionDep
+from app.schemas.auth import LoginUnlocked
 from app.schemas.exams import AttemptControl, Extension, PinOut, PinReissue, Reason, SittingControl
 from app.schemas.proctor import ProctorSittingOut, SeatsOut
-from app.services import exams as exam_service
 from app.services import proctoring
 
 router = APIRouter(prefix="/api/v1", tags=["proctor"])
@@ -205,8 +205,9 @@ def reissue_pins(
     request: Request,
 ) -> list[PinOut]:
     """New PINs for the roster (or one candidate): PINs are stored hashed, so a lost sheet is
-    replaced, never read back. The old PINs stop working."""
-    issued = exam_service.reissue_pins(
+    replaced, never read back. The old PINs stop working, and a candidate locked out by wrong
+    PINs is unlocked."""
+    issued = proctoring.reissue_pins(
         session,
         sitting_id,
         secret=request.app.state.secret,
@@ -218,3 +219,32 @@ def reissue_pins(
         PinOut(nomor_peserta=p.nomor_peserta, name=p.name, pin=p.pin, seat=p.slot + 1)
         for p in issued
     ]
+
+
+@router.post(
+    "/sittings/{sitting_id}/candidates/{nomor_peserta}/unlock",
+    response_model=LoginUnlocked,
+    responses=error_doc(401, 403, 404, 422),
+    summary="Proctor: unlock a candidate locked out by wrong PINs",
+)
+@in_transaction
+def unlock_candidate(
+    sitting_id: IdPath,
+    nomor_peserta: Annotated[str, Path(min_length=1, max_length=32)],
+    body: Reason,
+    proctor: ProctorOfSitting,
+    session: SessionDep,
+    clock: ClockDep,
+) -> LoginUnlocked:
+    """Clear the locks wrong PINs put on this candidate (from every PC) and on the client
+    addresses they were locked from, once the proctor has checked who is at the PC; audited
+    on the sitting's chain."""
+    done = proctoring.unlock_candidate(
+        session,
+        sitting_id,
+        nomor_peserta,
+        now=clock.now(),
+        actor=proctor.actor,
+        reason=body.reason,
+    )
+    return LoginUnlocked(subject=done.nomor_peserta, clients=list(done.clients))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import database, out
+from app.cli.common import database, load_settings, out
 
 
 def serve(
@@ -25,6 +25,11 @@ def serve(
         f"Ujian is serving on [bold]http://{shown}:{port}[/bold]  "
         f"(candidates: /  proctors: /proctor  API: /docs)"
     )
+    trusted = load_settings().trusted_proxy_networks
+    out.print(
+        "Trusted proxies (X-Forwarded-For believed from): "
+        + (", ".join(str(network) for network in trusted) if trusted else "none")
+    )
     uvicorn.run(
         "app.main:serve_app",
         factory=True,
@@ -33,7 +38,9 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from UJIAN_TRUSTED_PROXIES only (uvicorn's own
+        # handling would believe any local peer).
+        proxy_headers=False,
         # Screens save every few seconds and poll while paused: keeping their connections open
         # longer than a typical proxy's 60 s idle timeout spares a TCP handshake per save and
         # a reconnect storm after a room-wide pause.

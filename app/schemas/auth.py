@@ -30,3 +30,12 @@ class Me(BaseModel):
 
     username: str
     role: Role
+
+
+class LoginUnlocked(BaseModel):
+    """A subject's login locks after an unlock."""
+
+    subject: str = Field(description="the username or nomor peserta")
+    clients: list[str] = Field(
+        description="the client addresses it was locked from (empty: nothing was locked)"
+    )

@@ -56,6 +56,14 @@ class SeatOut(BaseModel):
     last_seen_at: datetime | None
     devices: int = Field(description="logins and moves so far (the device generation)")
     paused_by: str | None = Field(description="sitting or proctor, while paused")
+    login_locked_until: datetime | None = Field(
+        default=None,
+        description="while wrong PINs keep this candidate from logging in from some PC: until "
+        "when (POST .../candidates/{nomor_peserta}/unlock clears it)",
+    )
+    login_locked_from: list[str] = Field(
+        default_factory=list, description="the client addresses the candidate is locked from"
+    )
 
 
 class SeatsOut(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, NotFound, TooManyRequests, Unauthorized
+from app.errors import AppError, NotFound, Unauthorized
 from app.models.attempt import Attempt
 from app.models.result import Result
 from app.models.sitting import Registration, Sitting
@@ -68,18 +68,19 @@ def candidate_login(
 ) -> LoginResult | AppError:
     """Log a candidate in with nomor peserta + the sitting's PIN (returned refusal, not raised).
 
-    Only a sitting that is open admits logins. Each wrong PIN counts against the candidate and
-    against the client address; either limit locks further tries for a while. A login on a new
-    PC ends the old PC's token: the attempt moves, answers and time intact.
+    Only a sitting that is open admits logins. Each try is counted before the PIN is compared,
+    against the candidate from this client and against the client address; either limit locks
+    further tries for a while (a candidate from another client is not locked; the proctor clears
+    a lock). A login on a new PC ends the old PC's token: the attempt moves, answers and time
+    intact.
     """
     nomor = nomor_peserta.strip()
-    candidate_key, address_key = f"candidate:{nomor}", f"address:{client}"
-    until, counted = throttle.lock_state(session, [candidate_key, address_key], now)
-    if until is not None:
-        seconds = int((until - now).total_seconds()) + 1
-        return TooManyRequests(
-            f"too many wrong PINs; try again in {seconds} s or ask the proctor",
-            retry_after=seconds,
+    candidate_key = f"candidate:{nomor}"
+    gate = throttle.Gate("candidate", nomor, client, policy, address_policy)
+    admission = throttle.admit(session, gate, now)
+    if not admission.admitted:
+        return admission.refusal(
+            now, "too many wrong PINs; try again in {seconds} s or ask the proctor"
         )
     match: tuple[Registration, Sitting] | None = None
     candidates = repo.open_registrations(session, nomor)
@@ -88,8 +89,6 @@ def candidate_login(
             match = (registration, sitting)
             break
     if match is None:
-        failure = throttle.register_failure(session, candidate_key, now, policy)
-        throttle.register_failure(session, address_key, now, address_policy)
         chain = sitting_chain(candidates[0][1].id) if candidates else audit.GLOBAL_CHAIN
         audit.record(
             session,
@@ -97,13 +96,16 @@ def candidate_login(
             actor=f"client:{client}",
             action="candidate.login_failed",
             subject=candidate_key,
-            payload={"failures": failure.failures, "locked": failure.locked_until is not None},
+            payload={
+                "failures": admission.failures,
+                "locked": admission.locked_until is not None,
+                "client": client,
+            },
             chain=chain,
         )
         return Unauthorized("nomor peserta or PIN is wrong, or the sitting is not open")
     registration, sitting = match
-    if candidate_key in counted:
-        throttle.clear(session, candidate_key)
+    throttle.succeeded(session, gate, admission)
     attempt_id, generation = repo.open_attempt_on_device(session, registration, now)
     moved = generation > 1
     audit.record(

@@ -10,7 +10,7 @@ is raised as the app error of that refusal (a 409 in the error envelope) and not
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,11 @@ from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as attempt_repo
 from app.repositories import exams as exam_repo
 from app.repositories import sittings as sitting_repo
-from app.services import audit
+from app.services import audit, roster, throttle
 from app.services.attempts import store
 from app.services.exams import local_time
 from app.services.refusals import as_app_error
+from app.services.roster import IssuedPin
 from exam_day import (
     AlreadyVoided,
     AttemptState,
@@ -95,6 +96,18 @@ class Seat:
     last_seen_at: datetime | None
     devices: int
     paused_by: PausedBy | None
+    #: While wrong PINs keep this candidate from logging in from some PC: until when, and from
+    #: which client addresses (the proctor clears it with :func:`unlock_candidate`).
+    login_locked_until: datetime | None = None
+    login_locked_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginUnlocked:
+    """A candidate's login locks after a proctor cleared them."""
+
+    nomor_peserta: str
+    clients: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +500,87 @@ def move_attempt(
     return controlled(attempt, now)
 
 
+# -- login locks ---------------------------------------------------------------------------------
+def unlock_candidate(
+    session: Session,
+    sitting_id: int,
+    nomor_peserta: str,
+    *,
+    now: datetime,
+    actor: str,
+    reason: str,
+) -> LoginUnlocked:
+    """Clear the locks wrong PINs put on a candidate of this sitting (from every PC) and the
+    locks of the client addresses they were locked from. Audited on the sitting's chain, also
+    when nothing was locked (the proctor acted)."""
+    reason = _reason(reason)
+    if not any(
+        registration.nomor_peserta == nomor_peserta
+        for registration, _attempt in sitting_repo.seats(session, sitting_id)
+    ):
+        msg = f"{nomor_peserta} is not on the roster of sitting {sitting_id}"
+        raise NotFound(msg)
+    return _unlock(session, sitting_id, nomor_peserta, now=now, actor=actor, reason=reason)
+
+
+def _unlock(
+    session: Session, sitting_id: int, nomor_peserta: str, *, now: datetime, actor: str, reason: str
+) -> LoginUnlocked:
+    locks = throttle.unlock(session, "candidate", nomor_peserta, now)
+    clients = tuple(sorted({lock.client for lock in locks}))
+    _record(
+        session,
+        sitting_id,
+        now=now,
+        actor=actor,
+        action="candidate.unlock",
+        subject=f"candidate:{nomor_peserta}",
+        payload={"reason": reason, "clients": list(clients)},
+    )
+    return LoginUnlocked(nomor_peserta, clients)
+
+
+def reissue_pins(
+    session: Session,
+    sitting_id: int,
+    *,
+    secret: bytes,
+    actor: str,
+    now: datetime,
+    nomor_peserta: str | None = None,
+) -> list[IssuedPin]:
+    """New PINs (see :func:`app.services.roster.reissue_pins`); a candidate given a new PIN
+    is also unlocked, since the old one's wrong guesses say nothing about the new one."""
+    issued = roster.reissue_pins(
+        session, sitting_id, secret=secret, actor=actor, now=now, nomor_peserta=nomor_peserta
+    )
+    nomors = [pin.nomor_peserta for pin in issued]
+    for nomor in throttle.locked_subjects(session, "candidate", nomors, now):
+        _unlock(session, sitting_id, nomor, now=now, actor=actor, reason="PIN reissued")
+    return issued
+
+
 # -- the seat list -------------------------------------------------------------------------------
+def _with_login_locks(
+    session: Session, seat_list: tuple[Seat, ...], now: datetime
+) -> tuple[Seat, ...]:
+    locks = throttle.locked_subjects(
+        session, "candidate", [s.nomor_peserta for s in seat_list], now
+    )
+    if not locks:
+        return seat_list
+    return tuple(
+        replace(
+            seat,
+            login_locked_until=max(lock.until for lock in locks[seat.nomor_peserta]),
+            login_locked_from=tuple(lock.client for lock in locks[seat.nomor_peserta]),
+        )
+        if seat.nomor_peserta in locks
+        else seat
+        for seat in seat_list
+    )
+
+
 def _seat(
     registration: Registration, attempt: Attempt | None, answered: int, now: datetime
 ) -> Seat:
@@ -541,6 +634,7 @@ def seats(session: Session, sitting_id: int, *, now: datetime) -> SeatList:
         )
         for registration, attempt in sitting_repo.seats(session, sitting_id)
     )
+    seat_list = _with_login_locks(session, seat_list, now)
     counts: dict[str, int] = {}
     for seat in seat_list:
         counts[seat.status] = counts.get(seat.status, 0) + 1

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from app.errors import AppError, Conflict, NotFound, TooManyRequests, Unauthorized
+from app.errors import AppError, Conflict, NotFound, Unauthorized
 from app.models.staff import ApiToken, Role, StaffUser
 from app.repositories import staff as repo
 from app.security import hash_password, new_token, token_digest, verify_password
@@ -87,32 +87,40 @@ def login(
     lifetime: timedelta,
     policy: throttle.Policy,
     client: str,
+    client_policy: throttle.Policy | None = None,
 ) -> IssuedToken | AppError:
     """Check a password and issue a token, or return (not raise) the refusal.
+
+    Tries are counted per (username, client) and per client before the password is checked, so
+    nobody locks an account from another client. Unknown, disabled and known usernames cost
+    the same Argon2 verification, so the answer's timing does not tell which names exist.
 
     Returned rather than raised so the caller commits the failure count and its audit event:
     a rolled-back failure would make the lockout useless.
     """
-    key = f"staff:{username.lower()}"
-    until = throttle.locked_until(session, [key], now)
-    if until is not None:
-        seconds = int((until - now).total_seconds()) + 1
-        return TooManyRequests(
-            f"too many failed logins; try again in {seconds} s", retry_after=seconds
-        )
+    name = username.lower()
+    gate = throttle.Gate("staff", name, client, policy, client_policy or client_limit(policy))
+    admission = throttle.admit(session, gate, now)
+    if not admission.admitted:
+        return admission.refusal(now, "too many failed logins; try again in {seconds} s")
     user = repo.by_username(session, username)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        failure = throttle.register_failure(session, key, now, policy)
+    # Verified first, whatever the account: the same work for every refusal.
+    matches = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not user.active or not matches:
         audit.record(
             session,
             at=now,
             actor=f"client:{client}",
             action="staff.login_failed",
-            subject=key,
-            payload={"failures": failure.failures, "locked": failure.locked_until is not None},
+            subject=f"staff:{name}",
+            payload={
+                "failures": admission.failures,
+                "locked": admission.locked_until is not None,
+                "client": client,
+            },
         )
         return Unauthorized("wrong username or password")
-    throttle.clear(session, key)
+    throttle.succeeded(session, gate, admission)
     token = new_token()
     expires_at = now + lifetime
     repo.add_token(
@@ -130,6 +138,31 @@ def login(
         payload={"client": client},
     )
     return IssuedToken(access_token=token, expires_at=expires_at, role=Role(user.role))
+
+
+def client_limit(policy: throttle.Policy) -> throttle.Policy:
+    """The limit of one client's failed staff logins over every username: an office behind
+    one address holds a few staff who may each mistype."""
+    return throttle.Policy(policy.max_failures * 4, policy.window, policy.lockout)
+
+
+def unlock(session: Session, username: str, now: datetime, actor: str) -> list[str]:
+    """Clear the login locks of ``username`` (from every client); the clients it was locked
+    from. Audited, also when nothing was locked (an admin acted)."""
+    name = username.lower()
+    if repo.by_username(session, name) is None:
+        msg = f"no staff account named {username!r}"
+        raise NotFound(msg)
+    clients = sorted({lock.client for lock in throttle.unlock(session, "staff", name, now)})
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="staff.unlock",
+        subject=f"staff:{name}",
+        payload={"clients": clients},
+    )
+    return clients
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> StaffPrincipal | None:

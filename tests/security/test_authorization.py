@@ -191,6 +191,9 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/auth/token"): Access(PUBLIC, json=_staff_login),
     ("GET", "/api/v1/auth/me"): Access(ANY_STAFF),
     ("DELETE", "/api/v1/auth/token"): Access(ANY_STAFF, fresh_token=True),
+    ("POST", "/api/v1/auth/users/{username}/unlock"): Access(
+        ADMIN_ONLY, path={"username": lambda w: w.staff["bystander"].username}
+    ),
     # candidate
     ("POST", "/api/v1/candidate/login"): Access(PUBLIC, json=_candidate_login),
     ("GET", "/api/v1/attempts/current"): Access(CANDIDATE),
@@ -279,6 +282,9 @@ TABLE: dict[tuple[str, str], Access] = {
     ),
     ("POST", "/api/v1/attempts/{attempt_id}/move"): Access(
         ASSIGNED_PROCTOR, path={"attempt_id": _target}, json=_reason
+    ),
+    ("POST", "/api/v1/sittings/{sitting_id}/candidates/{nomor_peserta}/unlock"): Access(
+        ASSIGNED_PROCTOR, path={"nomor_peserta": lambda w: w.candidates["t"].nomor}, json=_reason
     ),
     # public (no personal data: test_no_leaks)
     ("GET", "/api/v1/public/rankings/{exam}"): Access(PUBLIC),
