@@ -168,3 +168,28 @@ def test_workers_starting_together_sign_with_one_key(tmp_path):
         ids = list(pool.map(_first_key_id, [str(tmp_path)] * 8))
     assert len(set(ids)) == 1
     assert len(KeyStore(tmp_path).public_keys()) == 1
+
+
+def test_keys_show_and_rotate_on_the_command_line(tmp_path):
+    env = {**os.environ, "UJIAN_SECRET_KEY": TEST_SECRET, "UJIAN_VAR_DIR": str(tmp_path)}
+
+    def run(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "keys", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    [first] = json.loads(run("show", "--json"))["keys"]
+    assert "new signing key" in run("rotate")
+    old, new = json.loads(run("show", "--json"))["keys"]
+    assert old["key_id"] == first["key_id"]
+    assert old["valid_until"] is not None
+    assert new["valid_until"] is None
+    assert new["key_id"] in run("show")
