@@ -23,7 +23,7 @@ from app.schemas.candidate import (
     SaveBody,
     state_json,
 )
-from app.services import adaptive, attempts
+from app.services import adaptive, attempts, integrity
 from app.services.autosave import SaveOutcome, SaveRequest
 from app.services.candidate_tokens import CandidateClaim
 from app.services.container import Services
@@ -109,6 +109,7 @@ def save_request(claim: CandidateClaim, position: int, body: SaveBody) -> SaveRe
         option=body.option,
         flagged=body.flagged,
         seq=body.seq,
+        views=tuple((position, age) for position, age in body.views or ()),
     )
 
 
@@ -141,6 +142,8 @@ def _save_adaptive(svc: Services, claim: CandidateClaim, position: int, body: Sa
             now=svc.clock.now(),
             grace=svc.grace,
         )
+        if body.views and ack.applied:
+            integrity.record_views(session, attempt.id, body.views, now=ack.saved_at)
     return SaveAck(
         position=ack.position,
         option=ack.option,

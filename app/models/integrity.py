@@ -14,9 +14,10 @@ from app.models.base import Base
 class ItemViewBatch(Base):
     """One batch of item views reported by the candidate screen, stamped on arrival.
 
-    ``views`` is packed ``[[position, client_ms_offset], ...]``: the offsets only order the
-    views within the batch (client clocks are never trusted beyond that); ``received_at`` is
-    the server's time. One row per batch keeps a 110-item sitting at a few rows per attempt.
+    ``views`` is packed ``[[position, ms before the batch was sent], ...]``; ``received_at`` is
+    the server's time on arrival, so a view happened at ``received_at - ms`` (the client's
+    clock is used only for durations within one batch, never as a time of day). One row per
+    batch keeps a 110-item sitting at a few rows per attempt.
     """
 
     __tablename__ = "item_view_batches"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.models.attempt import Attempt, ResponseEvent
 from app.models.audit import AuditEvent
+from app.models.bank import ItemVersion
 from app.models.integrity import IntegrityDecision, ItemViewBatch, RosterDetail
 from app.models.result import Result
 from app.models.sitting import Registration, Sitting
@@ -205,4 +206,20 @@ def results_of(session: Session, attempt_ids: Sequence[int]) -> dict[int, tuple[
             )
         ):
             found[int(attempt_id)] = (float(total), bool(passed))
+    return found
+
+
+def irt_parameters(
+    session: Session, item_ids: Sequence[int]
+) -> dict[int, tuple[float | None, float | None, float | None]]:
+    """(a, b, c) of each item version as stored (None where never calibrated)."""
+    found: dict[int, tuple[float | None, float | None, float | None]] = {}
+    for start in range(0, len(item_ids), 2000):
+        chunk = list(item_ids[start : start + 2000])
+        for item_id, a, b, c in session.execute(
+            select(ItemVersion.id, ItemVersion.irt_a, ItemVersion.irt_b, ItemVersion.irt_c).where(
+                ItemVersion.id.in_(chunk)
+            )
+        ):
+            found[int(item_id)] = (a, b, c)
     return found

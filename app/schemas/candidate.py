@@ -4,7 +4,7 @@ anything else (a key, option points) is dropped even if a service put it there b
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
@@ -150,12 +150,25 @@ class ClockView(BaseModel):
     server_time: datetime
 
 
+#: Most item views one save may carry (the screen keeps only its newest ones).
+MAX_VIEWS = 64
+#: ``[position, milliseconds before the request was sent]``: the server stamps its own time on
+#: arrival and uses the client's figures only as durations within the batch.
+ItemViewed = tuple[Annotated[int, Field(ge=1, le=1000)], Annotated[int, Field(ge=0, le=86_400_000)]]
+
+
 class SaveBody(BaseModel):
     """One answer: the shown option letter (or null to clear), the ragu-ragu flag, a sequence."""
 
     option: str | None = Field(default=None, pattern=r"^[A-F]$")
     flagged: bool = False
     seq: int = Field(ge=1, le=2**62, description="grows with every save from this attempt")
+    views: list[ItemViewed] | None = Field(
+        default=None,
+        max_length=MAX_VIEWS,
+        description="items shown since the last acknowledged save: [position, ms before this "
+        "request was sent], oldest first (optional; stored for the integrity report)",
+    )
 
 
 class SaveAck(BaseModel):

@@ -46,6 +46,9 @@ class ReplayItem(BaseModel):
     options: list[ReplayOption]
     key: str | None = Field(description="the key's letter in the candidate's order")
     history: list[AnswerChange]
+    shown_at: list[datetime] = Field(
+        default_factory=list, description="when the screen showed the item (server time)"
+    )
 
 
 class ReplayOut(BaseModel):

@@ -56,6 +56,8 @@ class SaveRequest:
     option: str | None
     flagged: bool
     seq: int
+    #: Items shown since the device's last acknowledged save: (position, ms before sending).
+    views: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +302,16 @@ class AutosaveWriter:
                     for _index, r, original in (accepted[key],)
                 ]
                 conn.exec_driver_sql(*sql.insert_events(events))
+                # Item views ride on the save that carried them, only when it was applied (a
+                # resent save is not stored twice); saves without views cost nothing more.
+                viewed = [
+                    (r.attempt_id, stamp, json.dumps([list(v) for v in r.views]))
+                    for key in applied
+                    for _index, r, _original in (accepted[key],)
+                    if r.views
+                ]
+                if viewed:
+                    conn.exec_driver_sql(*sql.insert_views(viewed))
             stale_keys = [key for key in accepted if key not in applied]
             stored = self._stored_seqs(conn, sql, stale_keys) if stale_keys else {}
             seen = [
@@ -431,6 +443,7 @@ class _DriverSQL:
         "INSERT INTO response_events "
         "(attempt_id, position, option, flagged, seq, at, device_generation) "
     )
+    _views_head = "INSERT INTO item_view_batches (attempt_id, received_at, views) "
 
     @staticmethod
     def _marks(n: int, width: int = 1) -> str:
@@ -454,6 +467,10 @@ class _DriverSQL:
     def insert_events(self, rows: list[tuple[Any, ...]]) -> Statement:
         flat = tuple(value for row in rows for value in row)
         return self._events_head + f"VALUES {self._marks(len(rows), 7)}", flat
+
+    def insert_views(self, rows: list[tuple[Any, ...]]) -> Statement:
+        flat = tuple(value for row in rows for value in row)
+        return self._views_head + f"VALUES {self._marks(len(rows), 3)}", flat
 
     def touch(self, stamp: Any, ids: list[int]) -> Statement:
         return (
@@ -516,6 +533,13 @@ class _PostgresSQL(_DriverSQL):
             self._events_head
             + "SELECT * FROM unnest(%s::integer[], %s::smallint[], %s::smallint[], "
             "%s::boolean[], %s::bigint[], %s::timestamptz[], %s::integer[])",
+            columns,
+        )
+
+    def insert_views(self, rows: list[tuple[Any, ...]]) -> Statement:
+        columns = tuple(list(c) for c in zip(*rows, strict=True))
+        return (
+            self._views_head + "SELECT * FROM unnest(%s::integer[], %s::timestamptz[], %s::json[])",
             columns,
         )
 

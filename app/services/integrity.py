@@ -36,6 +36,7 @@ from scoring.comparability import GroupComparison, compare_groups
 from scoring.dif import DIFClass, mantel_haenszel_dif
 from scoring.integrity.common import IntegrityInputError
 from scoring.integrity.evidence import IntegrityAnalysis, IntegrityFlag, analyse_integrity
+from scoring.irt import ItemParams
 from scoring.rules import MAX_OPTIONS
 from scoring.svgplot import ScatterPoint, scatter_svg
 
@@ -200,7 +201,9 @@ def _load(session: Session, exam_code: str, sitting_id: int | None) -> _Loaded:
     # Column of each (attempt row, position); -1 for an adaptive position never given.
     column_of: list[list[int]] = []
     for i, row in enumerate(rows):
-        cols = [-1 if entry is None else runtime.row_of.get(entry.item_id, -1) for entry in row.form]
+        cols = [
+            -1 if entry is None else runtime.row_of.get(entry.item_id, -1) for entry in row.form
+        ]
         column_of.append(cols)
         for col in cols:
             if col >= 0:
@@ -209,11 +212,9 @@ def _load(session: Session, exam_code: str, sitting_id: int | None) -> _Loaded:
     # Latest reported view of each (attempt, position), in server time.
     seen: dict[tuple[int, int], list[datetime]] = {}
     for attempt_id, received_at, views in repo.view_batches(session, ids):
-        if not views:
-            continue
-        last = max(int(v[1]) for v in views)
-        for position, offset in views:
-            at = received_at - timedelta(milliseconds=last - int(offset))
+        # Each view is [position, ms before its batch was sent]: server time minus that age.
+        for position, age in views:
+            at = received_at - timedelta(milliseconds=int(age))
             seen.setdefault((attempt_id, int(position)), []).append(at)
     ev_rows: list[int] = []
     ev_cols: list[int] = []
@@ -246,6 +247,21 @@ def _load(session: Session, exam_code: str, sitting_id: int | None) -> _Loaded:
         times,
         (ev_rows, ev_cols, ev_options, ev_times),
         [row.sitting_id for row in rows],
+    )
+
+
+def _params(session: Session, runtime: ExamRuntime) -> ItemParams | None:
+    """The exam's IRT parameters by item column, when every item has them (else None: person
+    fit then estimates difficulties itself)."""
+    by_row = sorted(runtime.row_of.items(), key=lambda pair: pair[1])
+    stored = repo.irt_parameters(session, [item_id for item_id, _row in by_row])
+    rows = [stored.get(item_id, (None, None, None)) for item_id, _row in by_row]
+    if not rows or any(a is None or b is None for a, b, _c in rows):
+        return None
+    return ItemParams(
+        a=np.array([a for a, _b, _c in rows], dtype=float),
+        b=np.array([b for _a, b, _c in rows], dtype=float),
+        c=np.array([c or 0.0 for _a, _b, c in rows], dtype=float),
     )
 
 
@@ -396,6 +412,7 @@ def integrity_report(
         sitting=data.sittings if seated else None,
         seat=seats if seated else None,
         row_length=row_length,
+        params=_params(session, runtime),
         guessing=_guessing(runtime),
         device_moves=[moves.get(i, 0) for i in ids],
         pauses=[pauses.get(i, 0) for i in ids],
@@ -498,7 +515,7 @@ def record_decision(
 def record_views(
     session: Session, attempt_id: int, views: Sequence[Sequence[int]], *, now: datetime
 ) -> int:
-    """Store one batch of item views ``[[position, client_ms_offset], ...]`` stamped ``now``.
+    """Store one batch of item views ``[[position, ms before sending], ...]`` stamped ``now``.
 
     The batch is cut to its newest :data:`MAX_VIEWS_PER_BATCH` views; returns how many were kept.
     """
@@ -506,6 +523,17 @@ def record_views(
     if kept:
         repo.add_view_batch(session, attempt_id, now, kept)
     return len(kept)
+
+
+def views_of(session: Session, attempt_id: int) -> dict[int, list[datetime]]:
+    """When each position of an attempt was shown (server time), oldest first."""
+    shown: dict[int, list[datetime]] = {}
+    for _attempt, received_at, views in repo.view_batches(session, [attempt_id]):
+        for position, age in views:
+            shown.setdefault(int(position), []).append(
+                received_at - timedelta(milliseconds=int(age))
+            )
+    return {position: sorted(times) for position, times in shown.items()}
 
 
 def dif_report(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, NotFound
 from app.models.attempt import Attempt
 from app.repositories import attempts as attempt_repo
-from app.services import audit
+from app.services import audit, integrity
 from app.services import bank as bank_service
 from app.services.adaptive import answered_in, section_blocks, section_state
 from app.services.attempts import draw
@@ -54,6 +54,8 @@ class ReplayItem:
     key: str | None
     history: tuple[AnswerChange, ...]
     stimulus: str | None = None
+    #: When the candidate's screen showed the item (server time, from the reported views).
+    shown_at: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,7 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
         and _adaptive_matches(session, runtime, attempt, form)
     )
     history = _history(session, attempt_id, form)
+    shown = integrity.views_of(session, attempt_id)
     passages = bank_service.form_passages(session, form.item_ids())
     items = []
     for position, entry in enumerate(form, start=1):
@@ -226,6 +229,7 @@ def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, view
                 else OPTION_LETTERS[order.index(content.key_index)],
                 history=tuple(history.get(position, ())),
                 stimulus=passages.by_item.get(entry.item_id),
+                shown_at=tuple(shown.get(position, ())),
             )
         )
     return Replay(

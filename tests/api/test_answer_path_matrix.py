@@ -28,6 +28,7 @@ from app.api.answer_path import MAX_BODY, AnswerPath
 from app.clock import Clock
 from app.main import create_app
 from app.models.attempt import Attempt, Response, ResponseEvent
+from app.models.integrity import ItemViewBatch
 from app.services import proctoring
 from tests.conftest import make_settings
 from tests.support.factory import MiniExam, mini_exam
@@ -117,6 +118,12 @@ CASES: list[Case] = [
     Case("defaults only", position="2", body=j(seq=8)),
     Case("unknown field ignored", position="2", body=j(option="E", seq=9, device="pc-7")),
     Case("leading zero position", position="04", body=j(option="A", seq=10)),
+    # item views riding on a save (stored with the server's time of the save)
+    Case("with item views", position="5", body=j(option="B", seq=10, views=[[1, 5000], [5, 0]])),
+    Case("views not pairs", position="5", body=j(option="C", seq=11, views=[[1]])),
+    Case("view position 0", position="5", body=j(option="C", seq=11, views=[[0, 10]])),
+    Case("view age negative", position="5", body=j(option="C", seq=11, views=[[1, -1]])),
+    Case("too many views", position="5", body=j(option="C", seq=11, views=[[1, 0]] * 65)),
     # invalid JSON and wrong shapes
     Case("invalid json", body=b'{"option": "A", "seq":'),
     Case("empty body", body=b""),
@@ -385,9 +392,18 @@ def stored(run: Run) -> dict[str, Any]:
                 .order_by(ResponseEvent.id)
             )
         ]
+        views = [
+            (v.received_at, v.views)
+            for v in session.scalars(
+                select(ItemViewBatch)
+                .where(ItemViewBatch.attempt_id == run.attempt_id)
+                .order_by(ItemViewBatch.id)
+            )
+        ]
         return {
             "responses": responses,
             "events": events,
+            "views": views,
             "attempt": {
                 "status": attempt.status,
                 "finish_reason": attempt.finish_reason,

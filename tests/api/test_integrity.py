@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -295,7 +295,7 @@ def test_dif_by_group_and_item_views_as_response_times(client, committee, sat, d
         events = list(integrity_service.repo.answer_events(session, [attempt]))
         _a, position, _o, answered_at = events[5]
         kept = integrity_service.record_views(
-            session, attempt, [[position, 1000], [position + 1, 4000]], now=answered_at
+            session, attempt, [[position, 3000], [position + 1, 0]], now=answered_at
         )
         assert kept == 2
     with db.session() as session:
@@ -340,3 +340,50 @@ def test_roster_seats_and_groups_are_checked_with_their_row(client, committee, r
     )
     assert taken.status_code == 422
     assert "seat 3 is already taken by 2026000003" in taken.text
+
+
+def test_views_ride_on_saves_stamped_with_server_time_and_stored_once(
+    client, db, clock, app, committee
+):
+    from app.models.integrity import ItemViewBatch
+    from tests.support.factory import mini_exam
+
+    exam = mini_exam(db, clock, app.state.secret, candidates=1)
+    nomor_peserta = exam.pins[0].nomor_peserta
+    token = client.post(
+        "/api/v1/candidate/login",
+        json={"nomor_peserta": nomor_peserta, "pin": exam.pin_of(nomor_peserta)},
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/attempts/current/start", headers=headers)
+    body = {"option": "A", "seq": 1, "views": [[1, 9000], [2, 4000], [1, 0]]}
+    before = clock.now()
+    assert client.put("/api/v1/attempts/current/responses/1", json=body, headers=headers).is_success
+    # The same save resent (its acknowledgement was lost) stores no second batch...
+    assert client.put("/api/v1/attempts/current/responses/1", json=body, headers=headers).is_success
+    # ...and a save without views stores none.
+    plain = {"option": "B", "seq": 2}
+    assert client.put(
+        "/api/v1/attempts/current/responses/2", json=plain, headers=headers
+    ).is_success
+    with db.session() as session:
+        batches = session.scalars(select(ItemViewBatch)).all()
+        assert [b.views for b in batches] == [[[1, 9000], [2, 4000], [1, 0]]]
+        # Stamped with the server's time of the save that carried it.
+        assert before <= batches[0].received_at <= clock.now()
+
+    # The replay shows when each item was shown, next to when it was answered.
+    finished = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    )
+    assert finished.status_code == 200, finished.text
+    replay = client.get(f"/api/v1/attempts/{batches[0].attempt_id}/replay", headers=committee)
+    items = {item["position"]: item for item in replay.json()["items"]}
+    stamp = batches[0].received_at
+    shown_1 = [datetime.fromisoformat(at) for at in items[1]["shown_at"]]
+    assert shown_1 == [stamp - timedelta(seconds=9), stamp]
+    assert [datetime.fromisoformat(at) for at in items[2]["shown_at"]] == [
+        stamp - timedelta(seconds=4)
+    ]
+    assert items[3]["shown_at"] == []
+    assert len(items[1]["history"]) == 1

@@ -15,6 +15,7 @@ const TOKEN_KEY = "ujian.candidate.token";
 // Set by the practice page (/simulasi) when this tab starts a practice attempt (no roster row).
 const PRACTICE_KEY = "ujian.practice";
 const HEARTBEAT_MS = 30000;
+const MAX_VIEWS = 64; // item views one save carries (the server refuses more)
 const PAUSED_POLL_MS = 3000;
 const ENDING_POLL_MS = 1500;
 
@@ -124,6 +125,7 @@ function endSession() {
   session.queue = null;
   session.ending = false;
   session.changes.clear();
+  viewLog.length = 0; // the next candidate on this PC starts with no views
   countdown.stop();
   stopPausedPoll();
   for (const dialog of Object.values(dialogs)) if (dialog.open) dialog.close();
@@ -244,16 +246,35 @@ function positionKey() {
   return `ujian.current.${session.state.attempt_id}`;
 }
 
+// --- Item views: which item was shown when, for the committee's integrity report. They ride on
+// the next save (no request of their own) as [position, ms before sending]; the server stamps
+// its own time, so this PC's clock only measures durations. Kept until a save carrying them is
+// acknowledged, so a failed save resends them with fresh ages.
+const viewLog = []; // [position, performance.now()] oldest first
+
+function noteView(position) {
+  viewLog.push([position, performance.now()]);
+  if (viewLog.length > MAX_VIEWS) viewLog.splice(0, viewLog.length - MAX_VIEWS);
+}
+
+async function sendSave(entry) {
+  const batch = viewLog.slice();
+  const body = { option: entry.option, flagged: entry.flagged, seq: entry.seq };
+  if (batch.length > 0) {
+    const now = performance.now();
+    body.views = batch.map(([position, at]) => [position, Math.max(0, Math.round(now - at))]);
+  }
+  const ack = await call("PUT", `/api/v1/attempts/current/responses/${entry.position}`, body);
+  const sent = new Set(batch);
+  for (let i = viewLog.length - 1; i >= 0; i -= 1) if (sent.has(viewLog[i])) viewLog.splice(i, 1);
+  return ack;
+}
+
 function showExam(state) {
   const entering = views.exam.hidden || !session.queue;
   if (!session.queue) {
     session.queue = new SaveQueue(state.attempt_id, {
-      send: (entry) =>
-        call("PUT", `/api/v1/attempts/current/responses/${entry.position}`, {
-          option: entry.option,
-          flagged: entry.flagged,
-          seq: entry.seq,
-        }),
+      send: sendSave,
       onAck: saved,
       onStatus: showSaveState,
       onStopped: saveStopped,
@@ -355,6 +376,7 @@ function renderItem({ keepFocus = false } = {}) {
     // Item HTML is sanitized when the bank is imported; the page's CSP blocks any script.
     stem.innerHTML = item.stem;
     stem.dataset.position = String(item.position);
+    noteView(item.position);
     // The passage the item is read with: sent once per form, listing the positions that read it.
     const passage =
       Object.values(session.state.stimuli ?? {}).find((p) => p.positions.includes(item.position)) ?? null;
