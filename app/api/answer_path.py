@@ -58,7 +58,10 @@ class AnswerPath:
                 content_type = value
         svc = self.services
         claim = None
-        if 1 <= position <= MAX_POSITION and content_type.startswith(b"application/json"):
+        # Only plain JSON takes the shortcut; any other type (``+json`` subtypes included) is
+        # the route's to accept or refuse, so the two never disagree on what a body is.
+        media_type = content_type.split(b";", 1)[0].strip().lower()
+        if 1 <= position <= MAX_POSITION and media_type == b"application/json":
             claim = claim_of(svc, authorization.decode("latin-1"))
         if claim is None:
             await self.app(scope, receive, send)

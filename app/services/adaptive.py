@@ -10,7 +10,6 @@ so the appeal record is one history.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from exam_day.errors import AdaptiveLocked as Locked
 from exam_day.errors import ExamDayError
 from exam_day.form import FormEntry, FrozenForm
 from item_bank.exam_spec import SectionSpec
-from scoring import cat
+from scoring import cat, prng
 
 #: A form as callers hold it: the model's value, or the stored JSON list.
 FormLike = FrozenForm | Sequence[Any]
@@ -73,21 +72,13 @@ def section_at(runtime: ExamRuntime, position: int) -> SectionSpec | None:
 
 def adaptive_seed(sitting_seed: int, slot: int) -> int:
     """The seed of every adaptive choice of one attempt (stored with its form)."""
-    digest = hashlib.sha256(f"ujian-adaptive:{sitting_seed}:{slot}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return prng.hashed_seed("ujian-adaptive", sitting_seed, slot)
 
 
 def option_order(n_options: int, seed: int, position: int, shuffle: bool) -> list[int]:
     """The shown order of an adaptive item's options: a keyed Fisher-Yates shuffle, stable
     across Python and numpy releases (appeals replay it)."""
-    order = list(range(n_options))
-    if not shuffle:
-        return order
-    for i in range(n_options - 1, 0, -1):
-        digest = hashlib.sha256(f"{seed}:{position}:{i}".encode()).digest()
-        j = int.from_bytes(digest[:8], "big") % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    return order
+    return prng.hashed_shuffle(n_options, seed, position) if shuffle else list(range(n_options))
 
 
 def _choose(

@@ -179,6 +179,7 @@ CASES: list[Case] = [
         content_type="application/merge-patch+json",
     ),
     Case("form encoded", body=b"option=A&seq=21", content_type="application/x-www-form-urlencoded"),
+    Case("json-like type", body=j(option="E", seq=21), content_type="application/jsonx"),
     # tokens
     Case("no token", body=j(option="A", seq=22), auth="none"),
     Case("garbage token", body=j(option="A", seq=22), auth="garbage"),
@@ -490,23 +491,3 @@ def test_adaptive_positions_are_answered_as_the_route_answers_them(client, route
     assert (fast["first adaptive item"]["status"], answered["next_position"]) == (200, 5)
     locked = json.loads(fast["answered adaptive item again"]["body"])
     assert (locked["error"], locked["retryable"]) == ("AdaptiveLocked", False)
-
-
-#: Requests the two paths answer differently today. Each is a bug of the shortcut: when it is
-#: fixed the test below starts passing, fails as an unexpected pass, and the case moves to CASES.
-DIVERGENT_CASES = [
-    # FastAPI parses a body as JSON only for ``application/json`` or a ``+json`` subtype; the
-    # shortcut serves any type that merely starts with ``application/json``.
-    Case("json-like type", body=j(option="E", seq=21), content_type="application/jsonx"),
-]
-
-
-@pytest.mark.xfail(
-    strict=True, reason="the shortcut serves application/jsonx, which the route refuses"
-)
-@pytest.mark.parametrize("case", DIVERGENT_CASES, ids=[c.name for c in DIVERGENT_CASES])
-def test_known_divergences(case: Case, client, route_only, exam, clock, db):
-    state = next(s for s in STATES if s.name == "in progress")
-    fast, fast_rows = run_matrix(run_of(client, exam, "2026000001", clock, db), state, [case])
-    slow, slow_rows = run_matrix(run_of(route_only, exam, "2026000002", clock, db), state, [case])
-    assert (fast, fast_rows) == (slow, slow_rows)

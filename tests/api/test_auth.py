@@ -36,7 +36,11 @@ def test_wrong_password_is_refused_with_401_and_the_envelope(client, make_staff)
         "/api/v1/auth/token", json={"username": username, "password": "nope-nope-nope"}
     )
     assert response.status_code == 401
-    assert response.json() == {"error": "Unauthorized", "detail": "wrong username or password"}
+    assert response.json() == {
+        "error": "Unauthorized",
+        "detail": "wrong username or password",
+        "retryable": False,
+    }
 
 
 def test_unknown_user_gets_the_same_refusal_as_a_wrong_password(client):

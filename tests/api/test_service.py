@@ -16,7 +16,7 @@ from tests.conftest import make_settings
 def test_unknown_route_is_404_in_the_envelope(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"error": "NotFound", "detail": "Not Found"}
+    assert response.json() == {"error": "NotFound", "detail": "Not Found", "retryable": False}
 
 
 def test_wrong_method_is_405_in_the_envelope(client):
