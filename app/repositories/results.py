@@ -3,12 +3,18 @@ locks that keep results right (verification, corrections racing finishes)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
+import psycopg
 from numpy.typing import NDArray
+from psycopg import postgres
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -169,11 +175,14 @@ class FinishedColumns:
     """Every finished attempt of an exam version with its stored result, as parallel columns
     (attempt order): what a verification recomputes and compares, read in one query.
 
-    ``forms`` and ``section_scores`` are the stored JSON texts; a result column is None where
-    no result is stored, ``categories`` where the attempt has no roster row (practice).
+    ``item_ids`` holds each form's item ids by position (0: an adaptive position never given);
+    ``forms`` the stored frozen forms as JSON text, read only when asked for (adaptive exams).
+    ``section_scores`` is the stored JSON text; a result column is None where no result is
+    stored, ``categories`` where the attempt has no roster row (practice).
     """
 
     attempt_ids: list[int]
+    item_ids: list[NDArray[np.int64]]
     forms: list[str | None]
     categories: list[str | None]
     section_scores: list[str | None]
@@ -182,27 +191,40 @@ class FinishedColumns:
     revisions: list[int | None]
 
 
-def finished_with_results(session: Session, exam_id: int) -> FinishedColumns:
-    """Finished attempts of ``exam_id`` and their results, one plain-column query (a national
-    exam verifies 100,000 of them; JSON stays text until the caller decodes it)."""
-    rows = session.execute(
-        text(
-            "SELECT a.id, CAST(a.form AS text), reg.category, CAST(r.section_scores AS text), "
-            "r.total, r.passed, r.scoring_revision FROM attempts a "
-            "LEFT JOIN registrations reg ON reg.id = a.registration_id "
-            "LEFT JOIN results r ON r.attempt_id = a.id "
-            "WHERE a.exam_id = :exam AND a.status = :finished ORDER BY a.id"
-        ),
-        {"exam": exam_id, "finished": AttemptStatus.FINISHED.value},
-    ).all()
+_FINISHED = (
+    "SELECT a.id, a.item_ids, {form}, reg.category, CAST(r.section_scores AS text), "
+    "r.total, r.passed, r.scoring_revision FROM attempts a "
+    "LEFT JOIN registrations reg ON reg.id = a.registration_id "
+    "LEFT JOIN results r ON r.attempt_id = a.id "
+    "WHERE a.exam_id = {exam} AND a.status = 'finished' ORDER BY a.id"
+)
+
+
+def finished_with_results(session: Session, exam_id: int, *, forms: bool) -> FinishedColumns:
+    """Finished attempts of ``exam_id`` and their results in one plain-column query (a
+    national exam verifies 100,000 of them). On PostgreSQL the forms' item-id arrays arrive
+    in binary and become numpy arrays directly; JSON stays text until the caller decodes it."""
+    statement = _FINISHED.format(
+        form="CAST(a.form AS text)" if forms else "NULL", exam=int(exam_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _binary_rows(session, statement)
+    else:
+        rows = [
+            (i, np.array(json.loads(ids) if ids else [], dtype=np.int64), *rest)
+            for i, ids, *rest in session.execute(
+                text(statement.replace("a.item_ids", "CAST(a.item_ids AS text)"))
+            )
+        ]
     if not rows:
-        return FinishedColumns([], [], [], [], [], [], [])
-    ids, forms, categories, scores, totals, passed, revisions = (
+        return FinishedColumns([], [], [], [], [], [], [], [])
+    ids, items, texts, categories, scores, totals, passed, revisions = (
         list(c) for c in zip(*rows, strict=True)
     )
     return FinishedColumns(
         [int(i) for i in ids],
-        forms,
+        items,
+        texts,
         categories,
         scores,
         [None if t is None else float(t) for t in totals],
@@ -248,61 +270,82 @@ class AnswerHistory:
     seqs: NDArray[np.int64]
 
 
+# Grouped by attempt so the driver hands over one row of three arrays per attempt rather
+# than a Python row per answer change (11 million of them at 100,000 attempts).
 _HISTORY = (
-    "SELECT e.attempt_id, e.position, COALESCE(e.option, CAST(-1 AS smallint)), e.seq "
+    "SELECT e.attempt_id, array_agg(e.position), "
+    "array_agg(COALESCE(e.option, CAST(-1 AS smallint))), array_agg(e.seq) "
     "FROM response_events e JOIN attempts a ON a.id = e.attempt_id "
-    "WHERE a.exam_id = {exam} AND a.status = 'finished'"
+    "WHERE a.exam_id = {exam} AND a.status = 'finished' GROUP BY e.attempt_id"
 )
-
-# One row of the binary COPY above: field count, then (length, value) per column.
-_COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("l_attempt", ">i4"),
-        ("attempt", ">i4"),
-        ("l_position", ">i4"),
-        ("position", ">i2"),
-        ("l_option", ">i4"),
-        ("option", ">i2"),
-        ("l_seq", ">i4"),
-        ("seq", ">i8"),
-    ]
-)
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
 def answer_history(session: Session, exam_id: int) -> AnswerHistory:
-    """The answer history (``response_events``) of the finished attempts of ``exam_id``.
-
-    PostgreSQL: one binary ``COPY`` read straight into a numpy record array (11 million events
-    of 100,000 attempts in seconds, no Python object per event). SQLite: a plain query.
-    """
+    """The answer history (``response_events``) of the finished attempts of ``exam_id``."""
     statement = _HISTORY.format(exam=int(exam_id))
     if session.get_bind().dialect.name != "postgresql":
-        rows = session.execute(text(statement)).all()
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 4)
+        flat = session.execute(
+            text(
+                "SELECT e.attempt_id, e.position, COALESCE(e.option, -1), e.seq "
+                "FROM response_events e JOIN attempts a ON a.id = e.attempt_id "
+                "WHERE a.exam_id = :exam AND a.status = 'finished'"
+            ),
+            {"exam": exam_id},
+        ).all()
+        table = np.array(flat, dtype=np.int64).reshape(len(flat), 4)
         return AnswerHistory(table[:, 0], table[:, 1], table[:, 2], table[:, 3])
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    chunks: list[bytes] = []
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)") as copy,
-    ):
-        chunks.extend(bytes(block) for block in copy)
-    data = b"".join(chunks)
-    if not data.startswith(_COPY_SIGNATURE):
-        msg = "the database answered the answer-history COPY in an unknown format"
-        raise RuntimeError(msg)
-    extension = int.from_bytes(data[15:19], "big")
-    body = data[19 + extension : len(data) - 2]  # the trailer is a field count of -1
-    records = np.frombuffer(body, dtype=_COPY_ROW)
+    rows = _binary_rows(session, statement)
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return AnswerHistory(empty, empty, empty, empty)
+    positions = [r[1] for r in rows]
     return AnswerHistory(
-        records["attempt"].astype(np.int64),
-        records["position"].astype(np.int64),
-        records["option"].astype(np.int64),
-        records["seq"].astype(np.int64),
+        np.repeat(np.array([r[0] for r in rows], dtype=np.int64), [len(p) for p in positions]),
+        np.concatenate(positions),
+        np.concatenate([r[2] for r in rows]),
+        np.concatenate([r[3] for r in rows]),
     )
+
+
+# PostgreSQL's binary array: ndim, has-null flag, element type, then (length, lower bound) per
+# dimension, then (length, value) per element. Integer arrays without nulls (item ids, the
+# aggregated history) become numpy arrays in one frombuffer each.
+_ARRAY_ELEMENTS = {
+    "int2": np.dtype([("length", ">i4"), ("value", ">i2")]),
+    "int4": np.dtype([("length", ">i4"), ("value", ">i4")]),
+    "int8": np.dtype([("length", ">i4"), ("value", ">i8")]),
+}
+
+
+def _array_loader(element: np.dtype[Any]) -> type[Loader]:
+    class NumpyArrayLoader(Loader):
+        format = Format.BINARY
+
+        def load(self, data: Buffer) -> NDArray[np.int64]:
+            raw = bytes(data)
+            dimensions = int.from_bytes(raw[0:4], "big")
+            if dimensions == 0:
+                return np.zeros(0, dtype=np.int64)
+            if dimensions != 1 or int.from_bytes(raw[4:8], "big"):
+                msg = "expected a one-dimensional integer array without nulls"
+                raise ValueError(msg)
+            cells = np.frombuffer(raw, dtype=element, offset=20)
+            return cells["value"].astype(np.int64)
+
+    return NumpyArrayLoader
+
+
+def _binary_rows(session: Session, statement: str) -> list[tuple[Any, ...]]:
+    """Rows of ``statement`` fetched in binary through the session's psycopg connection, its
+    integer arrays as numpy arrays."""
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    with driver.cursor(binary=True) as cursor:
+        for name, element in _ARRAY_ELEMENTS.items():
+            array_oid = postgres.types[name].array_oid
+            cursor.adapters.register_loader(array_oid, _array_loader(element))
+        cursor.execute(statement)
+        return list(cursor.fetchall())
 
 
 def published_exam_codes(session: Session) -> list[str]:

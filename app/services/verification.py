@@ -7,7 +7,8 @@ of an exam version from
 
 * its answer history (``response_events``: the newest accepted change at each position; the
   ``responses`` table the finish scored from is derived from it and is not trusted here),
-* its frozen form (:class:`exam_day.FrozenForm`), and
+* its frozen form: the item at each position, from the forms' item-id column the start writes
+  from the :class:`exam_day.FrozenForm` (an adaptive exam decodes each whole form), and
 * the exam's current points table: the bank's keys with every applied correction
   (:func:`app.services.runtime.load_runtime`),
 
@@ -101,7 +102,9 @@ def verify(session: Session, exam_code: str) -> Verification:
     exam = published_exam(session, exam_code)
     revision = repo.share_scoring_revision(session, exam.id)
     runtime = load_runtime(session, exam.id)
-    columns = repo.finished_with_results(session, exam.id)
+    columns = repo.finished_with_results(
+        session, exam.id, forms=bool(runtime.spec.adaptive_sections)
+    )
     history = repo.answer_history(session, exam.id)
     corrections = repo.applied_corrections(session, exam.id)
     mismatches = _compare(runtime, revision, columns, history, corrections)
@@ -151,26 +154,32 @@ def refuse_on_mismatch(report: Verification, doing: str) -> None:
     raise Conflict(msg, mismatched_attempts=ids[: NAMED_IN_REFUSAL * 5], mismatches=len(ids))
 
 
-def _forms(
-    runtime: ExamRuntime, texts: Sequence[str | None], positions: int, reasons: list[list[str]]
-) -> tuple[list[FrozenForm | None], NDArray[np.int64]]:
-    """Each attempt's decoded form and its item ids (attempts x positions, 0: none there)."""
+def _form_items(
+    stored: Sequence[NDArray[np.int64]], positions: int, reasons: list[list[str]]
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """The frozen forms' item ids (attempts x positions, 0: none there) and which forms are
+    whole; read from the forms' item-id column, which the start writes from the frozen form."""
+    items = np.zeros((len(stored), positions), dtype=np.int64)
+    readable = np.ones(len(stored), dtype=np.bool_)
+    for row, ids in enumerate(stored):
+        if len(ids) != positions:
+            reasons[row].append(f"the frozen form has {len(ids)} positions, the exam {positions}")
+            readable[row] = False
+            continue
+        items[row] = ids
+    return items, readable
+
+
+def _forms(texts: Sequence[str | None], reasons: list[list[str]]) -> list[FrozenForm | None]:
+    """Each attempt's decoded frozen form (None where it cannot be read)."""
     forms: list[FrozenForm | None] = []
-    items = np.zeros((len(texts), positions), dtype=np.int64)
     for row, stored in enumerate(texts):
         try:
-            form = FrozenForm.decode(json.loads(stored) if stored is not None else None)
+            forms.append(FrozenForm.decode(json.loads(stored) if stored is not None else None))
         except (ExamDayError, ValueError) as damaged:
             reasons[row].append(f"the frozen form cannot be read: {damaged}")
             forms.append(None)
-            continue
-        if len(form) != positions:
-            reasons[row].append(f"the frozen form has {len(form)} positions, the exam {positions}")
-            forms.append(None)
-            continue
-        forms.append(form)
-        items[row] = form.item_ids()
-    return forms, items
+    return forms
 
 
 def _answers(
@@ -322,11 +331,11 @@ def _compare(
     positions = sum(s.item_count for s in spec.sections)
     reasons: list[list[str]] = [[] for _ in range(n)]
     attempt_ids = np.array(columns.attempt_ids, dtype=np.int64)
-    forms, items = _forms(runtime, columns.forms, positions, reasons)
-    readable = np.array([f is not None for f in forms], dtype=np.bool_)
+    items, readable = _form_items(columns.item_ids, positions, reasons)
     answers = _answers(history, attempt_ids, positions, reasons)
     names, category_index = _categories(runtime, columns.categories, reasons)
     if spec.adaptive_sections:
+        forms = _forms(columns.forms, reasons)
         sections, totals = _score_adaptive(runtime, forms, answers, names, reasons)
     else:
         sections, totals = _score_fixed(runtime, items, answers, readable, reasons)

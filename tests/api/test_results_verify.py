@@ -217,3 +217,26 @@ def test_a_correction_is_refused_while_a_result_does_not_match(client, db, staff
     assert "key correction refused" in refused.json()["detail"]
     with db.read_session() as session:
         assert session.scalar(select(Result.scoring_revision).where(Result.total == total + 1)) == 0
+
+
+def test_an_adaptive_exam_is_recomputed_attempt_by_attempt(client, db, clock, app, staff_headers):
+    from tests.api.test_irt_exam import ADAPTIVE_SPEC, build, login
+
+    committee = staff_headers(Role.COMMITTEE)
+    pins = build(db, clock, app.state.secret, ADAPTIVE_SPEC, "CAT", 2)
+    for nomor, pin in pins.items():
+        headers = login(client, nomor, pin)
+        client.post("/api/v1/attempts/current/start", headers=headers)
+        finished = client.post(
+            "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+        )
+        assert finished.status_code == 200, finished.text
+    clean = client.post("/api/v1/exams/CAT/results/verify", headers=committee).json()
+    assert clean["ok"] is True
+    assert clean["checked"] == 2
+    with db.read_session() as session:
+        target, sections = session.execute(select(Result.attempt_id, Result.section_scores)).first()
+    _edit_result(db, target, section_scores={**sections, "TIU": sections["TIU"] + 40})
+    body = client.post("/api/v1/exams/CAT/results/verify", headers=committee).json()
+    assert [m["attempt_id"] for m in body["mismatches"]] == [target]
+    assert body["mismatches"][0]["reasons"][0].startswith("TIU: stored")
