@@ -77,3 +77,10 @@ def test_the_copier_is_ranked_first_with_its_reason_and_a_decision_is_recorded(
         .inner_text()
         .startswith("Diteruskan untuk pemeriksaan")
     )
+
+    # DIF by region: the groups' sizes are shown, and both groups are far below the minimum.
+    page.select_option("#dif-group", "region")
+    page.click("#dif-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#dif-sizes').textContent !== ''")
+    assert page.inner_text("#dif-sizes") == "Kelompok (acuan jawa): jawa 8, luar_jawa 8"
+    assert "luar_jawa" in page.inner_text("#dif-small")

@@ -159,6 +159,7 @@ async function show() {
     $("#integrity-list").replaceChildren(...report.flagged.map(attemptItem));
     $("#comparability").replaceChildren(...report.comparability.map(comparabilityTable));
     $("#integrity-result").hidden = false;
+    $("#dif").hidden = false;
     $("#result-heading").focus();
   } catch (failure) {
     $("#integrity-result").hidden = true;
@@ -182,6 +183,46 @@ async function download(format) {
   link.click();
   link.remove();
 }
+
+async function showDif() {
+  const { exam } = params();
+  const group = $("#dif-group").value;
+  const error = $("#dif-error");
+  try {
+    const dif = await session.call("GET", `/api/v1/exams/${encodeURIComponent(exam)}/dif?group=${group}`);
+    showError(error, null);
+    const sizes = Object.entries(dif.group_sizes)
+      .map(([name, size]) => `${name} ${size}`)
+      .join(", ");
+    $("#dif-sizes").textContent = t("integrity.dif_sizes", { reference: dif.reference, sizes });
+    $("#dif-small").hidden = dif.small_sample.length === 0;
+    $("#dif-small").textContent = t("integrity.dif_small", { groups: dif.small_sample.join(", ") });
+    $("#dif-none").hidden = dif.flagged.length > 0;
+    $("#dif-table").hidden = dif.flagged.length === 0;
+    $("#dif-body").replaceChildren(
+      ...dif.flagged.map((item) =>
+        el(
+          "tr",
+          { "data-item": item.code },
+          el("td", { textContent: item.code }),
+          el("td", { textContent: item.focal }),
+          el("td", { className: "num", textContent: `${item.n_reference}/${item.n_focal}` }),
+          el("td", { className: "num", textContent: item.delta === null ? "–" : item.delta.toFixed(2) }),
+          el("td", { textContent: item.dif_class }),
+          el("td", {}, el("a", { href: item.correction_url, textContent: t("integrity.dif_correct") })),
+        ),
+      ),
+    );
+  } catch (failure) {
+    $("#dif-table").hidden = true;
+    showError(error, errorText(failure, "integrity.error"));
+  }
+}
+
+$("#dif-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  showDif();
+});
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
