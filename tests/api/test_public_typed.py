@@ -92,6 +92,8 @@ def test_seats_body(client, exam, proctor, finished):
         "last_seen_at": "iso",
         "devices": "int",
         "paused_by": None,
+        "login_locked_until": None,  # set only while wrong PINs lock the candidate out
+        "login_locked_from": [],
     }
     absent = {**seat, "attempt_id": None, "last_seen_at": None}
     assert shape(body) == {
@@ -232,6 +234,7 @@ def test_replay_body(client, committee, finished):
         "options": [single] * 5,
         "key": "str",
         "history": [change],
+        "shown_at": [],  # filled only by clients that report when an item was shown
     }
     tkp = {**twk, "options": [weighted] * 5, "key": None}
     expected_items = [twk if i["section"] == "TWK" else tkp for i in body["items"]]
