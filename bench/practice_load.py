@@ -69,10 +69,10 @@ def practice_bank() -> bytes:
     items = []
     for section, count, kind in PRACTICE_SECTIONS:
         for i in range(count * 3):
-            options = [
+            options: list[dict[str, object]] = [
                 {"label": label, "text": f"Pilihan {label} {section}-{i}"} for label in "ABCDE"
             ]
-            item = {
+            item: dict[str, object] = {
                 "code": f"{section}-{i:04d}",
                 "section": section,
                 "topic": "latihan",

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Request
 from app.api.candidate import CandidateDep, ServicesDep
 from app.api.responses import error_doc
 from app.api.transaction import in_transaction
-from app.deps import ReadSessionDep, SessionDep, client_address
+from app.deps import ReadSessionDep, client_address
 from app.schemas.practice import PracticeExamList, PracticeReview, PracticeStart
 from app.services import practice
 
@@ -54,26 +54,26 @@ def practice_exams(session: ReadSessionDep) -> PracticeExamList:
     responses=error_doc(404, 429),
     summary="Anyone: start a practice attempt (no PIN, no personal data)",
 )
-@in_transaction
-def start_practice(
-    code: ExamCodePath, request: Request, session: SessionDep, svc: ServicesDep
-) -> PracticeStart:
-    """A new practice attempt on the instructions screen, with its candidate token. Limited per
-    client address (starts in a window, attempts open at once) and for the installation: 429
-    with ``retry_after``."""
+def start_practice(code: ExamCodePath, request: Request, svc: ServicesDep) -> PracticeStart:
+    """A new practice attempt, begun (form drawn, clock running), with its candidate token.
+    Limited per client address (starts in a window, attempts open at once), per process
+    (starts a second, starts at once) and for the installation: 429 with ``retry_after``."""
     settings = svc.settings
     # Before any query: a refused start costs the database nothing.
     start_rate(request).admit(settings.practice_starts_per_second)
-    practice.gate(settings.practice_start_concurrency)
-    started = practice.start(
-        session,
-        code,
-        client=client_address(request),
-        now=svc.clock.now(),
-        secret=svc.secret,
-        tokens=svc.tokens,
-        limits=practice.Limits.of(settings),
-    )
+    # The transaction, commit included, runs inside the gate: at most a few practice starts
+    # ever wait for (or hold) a connection the live answers need.
+    with practice.gate(settings.practice_start_concurrency), svc.db.session() as session:
+        started = practice.start(
+            session,
+            code,
+            client=client_address(request),
+            now=svc.clock.now(),
+            secret=svc.secret,
+            tokens=svc.tokens,
+            limits=practice.Limits.of(settings),
+            runtimes=svc.runtimes,
+        )
     return PracticeStart(
         access_token=started.access_token,
         attempt_id=started.attempt_id,

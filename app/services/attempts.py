@@ -17,7 +17,7 @@ from app.models.sitting import Registration, Sitting
 from app.repositories import attempts as repo
 from app.repositories import practice as practice_repo
 from app.repositories import results as result_repo
-from app.services import adaptive, audit, practice, throttle
+from app.services import adaptive, audit, device_moves, throttle
 from app.services import bank as bank_service
 from app.services.audit import attempt_chain, sitting_chain
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens, pin_digest
@@ -65,6 +65,7 @@ def candidate_login(
     tokens: CandidateTokens,
     policy: throttle.Policy,
     address_policy: throttle.Policy,
+    agent: str = "",
 ) -> LoginResult | AppError:
     """Log a candidate in with nomor peserta + the sitting's PIN (returned refusal, not raised).
 
@@ -72,7 +73,9 @@ def candidate_login(
     against the candidate from this client and against the client address; either limit locks
     further tries for a while (a candidate from another client is not locked; the proctor clears
     a lock). A login on a new PC ends the old PC's token: the attempt moves, answers and time
-    intact.
+    intact. While the attempt is in progress under the ``proctor`` device-move rule the move
+    waits for the proctor instead (:mod:`app.services.device_moves`): the refusal returned
+    carries the move token. ``agent`` is the browser's User-Agent header.
     """
     nomor = nomor_peserta.strip()
     candidate_key = f"candidate:{nomor}"
@@ -106,7 +109,13 @@ def candidate_login(
         return Unauthorized("nomor peserta or PIN is wrong, or the sitting is not open")
     registration, sitting = match
     throttle.succeeded(session, gate, admission)
+    running = device_moves.held_elsewhere(session, registration.id, sitting.id)
+    if running is not None:
+        return device_moves.request_move(
+            session, running, nomor_peserta=nomor, client=client, agent=agent, now=now
+        )
     attempt_id, generation = repo.open_attempt_on_device(session, registration, now)
+    device_moves.note_device(session, attempt_id, client=client, agent=agent)
     moved = generation > 1
     audit.record(
         session,
@@ -158,14 +167,10 @@ def start(
     before = AttemptState.of(attempt)
     if before.status != AttemptStatus.READY:
         return attempt  # a reload: nothing to draw, no query
-    if attempt.registration_id is None:
-        # A practice draw holds a worker thread: a public crowd may hold only a few at once.
-        with practice.gate():
-            return _begin(session, attempt, before, now=now, runtimes=runtimes)
-    return _begin(session, attempt, before, now=now, runtimes=runtimes)
+    return begin(session, attempt, before, now=now, runtimes=runtimes)
 
 
-def _begin(
+def begin(
     session: Session,
     attempt: Attempt,
     before: AttemptState,
@@ -173,7 +178,8 @@ def _begin(
     now: datetime,
     runtimes: RuntimeCache,
 ) -> Attempt:
-    """Draw and freeze a ready attempt's form and start its clock."""
+    """Draw and freeze a ready attempt's form and start its clock (a practice attempt is begun
+    by its practice start, in the same transaction that creates it)."""
     registration, sitting = seat(session, attempt)
     runtime = runtimes.get(session, attempt.exam_id)
     duration = timedelta(minutes=runtime.spec.duration_minutes + registration.extra_minutes)

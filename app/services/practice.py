@@ -36,12 +36,14 @@ from app.schemas.practice import (
     ReviewItem,
     ReviewOption,
 )
+from app.services import attempts
 from app.services.candidate_tokens import CandidateClaim, CandidateTokens
 from app.services.media_links import sign_media_links
 from app.services.runtime import ExamRuntime, RuntimeCache
 from app.settings import Settings
 from app.signing import Signer
 from exam_day import AttemptStatus, FrozenForm, SittingStatus
+from exam_day.attempt import AttemptState
 from exam_day.form import OPTION_LETTERS
 from item_bank.exam_spec import spec_from_dict
 from scoring.rules import SectionScoringKind
@@ -78,12 +80,12 @@ class Limits:
 
 
 class StartGate:
-    """At most ``size`` practice attempts drawing their forms at once in this process.
+    """At most ``size`` practice starts in a transaction at once in this process.
 
-    A start holds a worker thread and a database connection while it draws a form; a crowd of
-    practice starts queueing for them would make a live sitting's requests queue behind it.
-    A start that finds the gate full is refused at once (429, retry in a second or two)
-    instead of waiting.
+    A start holds a worker thread and a database connection (on SQLite the one write
+    connection the live answers commit through); a crowd of practice starts queueing for them
+    would make a live sitting's answers queue behind it. A start that finds the gate full is
+    refused at once (429, retry in a few seconds) instead of waiting.
     """
 
     def __init__(self, size: int) -> None:
@@ -93,7 +95,7 @@ class StartGate:
     def __enter__(self) -> StartGate:
         if not self._slots.acquire(blocking=False):
             msg = "the practice server is busy; try again in a moment"
-            raise TooManyRequests(msg, retry_after=2)
+            raise TooManyRequests(msg, retry_after=secrets.randbelow(3) + 1)
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -126,8 +128,7 @@ class StartRate:
         raise TooManyRequests(msg, retry_after=secrets.randbelow(10) + 1)
 
 
-#: The process's gate (the answer path's start draws through it for practice attempts); sized
-#: by ``UJIAN_PRACTICE_START_CONCURRENCY`` when the practice routes first run.
+#: The process's gate of practice starts, sized by ``UJIAN_PRACTICE_START_CONCURRENCY``.
 _gate = StartGate(2)
 _gate_lock = threading.Lock()
 
@@ -185,11 +186,11 @@ def start(
     secret: bytes,
     tokens: CandidateTokens,
     limits: Limits,
+    runtimes: RuntimeCache,
 ) -> Started:
-    """Create a ready practice attempt of ``exam_code`` for the client at ``client``.
-
-    The attempt waits on the instructions screen like a live one; the candidate screen's start
-    draws its form (seeded by the attempt's id) and starts its clock.
+    """Create and begin a practice attempt of ``exam_code`` for the client at ``client``: its
+    form drawn (seeded by the attempt's id) and its clock started, so the candidate screen
+    opens on the first item.
 
     Raises:
         NotFound: ``exam_code`` is not a published practice exam.
@@ -227,6 +228,9 @@ def start(
     attempt = repo.add_attempt(
         session, exam_id=exam.id, sitting_id=sitting.id, client_key=key, now=now
     )
+    # Begun at once, in this one transaction: every practice write that the candidate screen
+    # would add later is one more commit queued with the live answers (SQLite has one writer).
+    attempts.begin(session, attempt, AttemptState.of(attempt), now=now, runtimes=runtimes)
     token = tokens.issue(attempt.id, attempt.device_generation, int(now.timestamp()))
     return Started(token, attempt.id, exam.code)
 

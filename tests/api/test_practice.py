@@ -189,15 +189,19 @@ def test_listed_publicly_and_sat_on_the_candidate_routes(
     assert listed[0]["duration_minutes"] == 10
 
     headers = start(client)
-    ready = client.get("/api/v1/attempts/current", headers=headers).json()
-    assert ready["status"] == "ready"  # the instructions screen first, like a live candidate
-    assert ready["nomor_peserta"] == f"SIMULASI-{ready['attempt_id']}"
-    assert ready["name"] == ""
-    assert ready["duration_seconds"] == 600
+    running = client.get("/api/v1/attempts/current", headers=headers).json()
+    # Begun by the practice start itself: the screen opens on the first item, clock running.
+    assert running["status"] == "in_progress"
+    assert running["nomor_peserta"] == f"SIMULASI-{running['attempt_id']}"
+    assert running["name"] == ""
+    assert running["duration_seconds"] == 600
+    assert 595 <= running["remaining_seconds"] <= 600
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Registration)) == 3  # MINI's only
 
-    running = client.post("/api/v1/attempts/current/start", headers=headers).json()
+    # The screen's start is then a reload: the same form, nothing drawn again.
+    again = client.post("/api/v1/attempts/current/start", headers=headers).json()
+    assert [i["stem"] for i in again["items"]] == [i["stem"] for i in running["items"]]
     payload = json.dumps(running)
     assert "Pembahasan" not in payload
     assert "explanation" not in payload
