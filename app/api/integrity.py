@@ -11,11 +11,21 @@ from typing import Annotated, Literal
 
 from fastapi import Query, Response
 
+from app.api.candidate import CandidateDep, ServicesDep
 from app.api.responses import IdPath, error_doc
 from app.api.transaction import ApiRouter
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
-from app.schemas.integrity import DecisionIn, DecisionOut, DIFReportOut, IntegrityReportOut
-from app.services import integrity
+from app.errors import Conflict
+from app.schemas.integrity import (
+    DecisionIn,
+    DecisionOut,
+    DIFReportOut,
+    IntegrityReportOut,
+    ViewsAck,
+    ViewsIn,
+)
+from app.services import attempts, integrity
+from exam_day import AttemptStatus
 
 router = ApiRouter(prefix="/api/v1", tags=["integrity"])
 
@@ -112,6 +122,25 @@ def integrity_decision(
         session, attempt_id, body.decision, body.reason, actor=principal.actor, now=clock.now()
     )
     return DecisionOut.model_validate(recorded)
+
+
+@router.post(
+    "/attempts/current/views",
+    response_model=ViewsAck,
+    responses=error_doc(401, 404, 409, 422),
+    summary="Candidate: items shown since the last save (sent by the heartbeat)",
+)
+def report_views(body: ViewsIn, claim: CandidateDep, svc: ServicesDep) -> ViewsAck:
+    """Views normally ride on the next answer save; the screen's heartbeat sends the ones no
+    save carried (a candidate reading without answering). Stamped with the server's time."""
+    now = svc.clock.now()
+    with svc.db.session() as session:
+        attempt = attempts.attempt_for_claim(session, claim, lock=False)
+        if attempt.status != AttemptStatus.IN_PROGRESS:
+            msg = "the attempt is not in progress; its item views are closed"
+            raise Conflict(msg)
+        stored = integrity.record_views(session, attempt.id, body.views, now=now)
+    return ViewsAck(stored=stored)
 
 
 @router.get(

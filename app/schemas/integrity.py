@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.candidate import MAX_VIEWS, ItemViewed
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -92,6 +94,22 @@ class DecisionIn(BaseModel):
 
     decision: Literal["cleared", "referred", "disqualified_by_committee"]
     reason: str = Field(min_length=3, max_length=2000)
+
+
+class ViewsIn(BaseModel):
+    """Items shown since the last acknowledged save, sent by the heartbeat when no save was."""
+
+    views: list[ItemViewed] = Field(
+        min_length=1,
+        max_length=MAX_VIEWS,
+        description="[position, ms before this request was sent], oldest first",
+    )
+
+
+class ViewsAck(BaseModel):
+    """How many views were stored (with the server's time of arrival)."""
+
+    stored: int
 
 
 class DIFItemOut(_Out):

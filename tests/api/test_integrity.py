@@ -387,3 +387,33 @@ def test_views_ride_on_saves_stamped_with_server_time_and_stored_once(
     ]
     assert items[3]["shown_at"] == []
     assert len(items[1]["history"]) == 1
+
+
+def test_the_heartbeat_sends_views_no_save_carried_only_while_the_attempt_runs(
+    client, db, clock, app
+):
+    from app.models.integrity import ItemViewBatch
+    from tests.support.factory import mini_exam
+
+    exam = mini_exam(db, clock, app.state.secret, candidates=1)
+    nomor_peserta = exam.pins[0].nomor_peserta
+    token = client.post(
+        "/api/v1/candidate/login",
+        json={"nomor_peserta": nomor_peserta, "pin": exam.pin_of(nomor_peserta)},
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/attempts/current/start", headers=headers)
+    sent = client.post(
+        "/api/v1/attempts/current/views", json={"views": [[2, 2500], [3, 0]]}, headers=headers
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"stored": 2}
+    too_many = client.post(
+        "/api/v1/attempts/current/views", json={"views": [[1, 0]] * 65}, headers=headers
+    )
+    assert too_many.status_code == 422
+    client.post("/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers)
+    late = client.post("/api/v1/attempts/current/views", json={"views": [[1, 0]]}, headers=headers)
+    assert late.status_code == 409
+    with db.session() as session:
+        assert [b.views for b in session.scalars(select(ItemViewBatch))] == [[[2, 2500], [3, 0]]]

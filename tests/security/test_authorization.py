@@ -199,6 +199,9 @@ TABLE: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/attempts/current"): Access(CANDIDATE),
     ("GET", "/api/v1/attempts/current/clock"): Access(CANDIDATE),
     ("POST", "/api/v1/attempts/current/start"): Access(CANDIDATE),
+    ("POST", "/api/v1/attempts/current/views"): Access(
+        CANDIDATE, json=lambda _w: {"views": [[1, 1500]]}
+    ),
     ("PUT", "/api/v1/attempts/current/responses/{position}"): Access(CANDIDATE, json=_save),
     ("POST", "/api/v1/attempts/current/finish"): Access(
         CANDIDATE, json=lambda _w: {"confirm": True}, last=True

@@ -257,17 +257,35 @@ function noteView(position) {
   if (viewLog.length > MAX_VIEWS) viewLog.splice(0, viewLog.length - MAX_VIEWS);
 }
 
+function viewAges(batch) {
+  const now = performance.now();
+  return batch.map(([position, at]) => [position, Math.max(0, Math.round(now - at))]);
+}
+
+function forgetViews(batch) {
+  const sent = new Set(batch);
+  for (let i = viewLog.length - 1; i >= 0; i -= 1) if (sent.has(viewLog[i])) viewLog.splice(i, 1);
+}
+
 async function sendSave(entry) {
   const batch = viewLog.slice();
   const body = { option: entry.option, flagged: entry.flagged, seq: entry.seq };
-  if (batch.length > 0) {
-    const now = performance.now();
-    body.views = batch.map(([position, at]) => [position, Math.max(0, Math.round(now - at))]);
-  }
+  if (batch.length > 0) body.views = viewAges(batch);
   const ack = await call("PUT", `/api/v1/attempts/current/responses/${entry.position}`, body);
-  const sent = new Set(batch);
-  for (let i = viewLog.length - 1; i >= 0; i -= 1) if (sent.has(viewLog[i])) viewLog.splice(i, 1);
+  forgetViews(batch);
   return ack;
+}
+
+/** The heartbeat's share: views no save carried (a candidate reading without answering). */
+async function sendViews() {
+  const batch = viewLog.slice();
+  if (batch.length === 0 || session.queue?.size > 0) return;
+  try {
+    await call("POST", "/api/v1/attempts/current/views", { views: viewAges(batch) });
+    forgetViews(batch);
+  } catch {
+    // Kept for the next save or heartbeat.
+  }
 }
 
 function showExam(state) {
@@ -694,7 +712,10 @@ window.addEventListener("online", () => {
 });
 setInterval(() => {
   if (views.exam.hidden || session.ending || document.visibilityState !== "visible") return;
-  if (performance.now() - session.lastContact > HEARTBEAT_MS) refresh();
+  if (performance.now() - session.lastContact > HEARTBEAT_MS) {
+    sendViews();
+    refresh();
+  }
 }, 5000);
 
 // --------------------------------------------------------------------------------------------
