@@ -52,3 +52,31 @@ def sitting_create(
         except AppError as exc:
             raise fail(exc) from exc
     out.print(f"sitting {sitting_id}: {name}, {exam}, starts {local}")
+
+
+@group.command("unlock")
+def sitting_unlock(
+    sitting: Annotated[int, typer.Argument(help="sitting id")],
+    nomor_peserta: Annotated[str, typer.Argument(help="the candidate's nomor peserta")],
+    reason: Annotated[str, typer.Option(help="why (recorded in the audit log)")],
+) -> None:
+    """Clear the locks wrong PINs put on a candidate of a sitting (from every PC)."""
+    from app.services import proctoring
+
+    with database(migrated=True) as db:
+        try:
+            with db.unit_of_work() as session:
+                done = proctoring.unlock_candidate(
+                    session,
+                    sitting,
+                    nomor_peserta,
+                    now=Clock().now(),
+                    actor=cli_actor(),
+                    reason=reason,
+                )
+        except AppError as exc:
+            raise fail(exc) from exc
+    if done.clients:
+        out.print(f"unlocked {nomor_peserta} (locked from {', '.join(done.clients)})")
+    else:
+        out.print(f"{nomor_peserta} was not locked")

@@ -98,3 +98,21 @@ def user_revoke_tokens(name: str) -> None:
             err.print(f"[red]{exc.detail}[/red]")
             raise typer.Exit(1) from exc
     out.print(f"revoked {count} token(s) of {name}")
+
+
+@group.command("unlock")
+def user_unlock(name: str) -> None:
+    """Clear the login locks failed passwords put on an account (from every client)."""
+    from app.services import staff
+
+    with database(migrated=True) as db:
+        try:
+            with db.unit_of_work() as session:
+                clients = staff.unlock(session, name, Clock().now(), cli_actor())
+        except AppError as exc:
+            err.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(1) from exc
+    if clients:
+        out.print(f"unlocked {name} (locked from {', '.join(clients)})")
+    else:
+        out.print(f"{name} was not locked")
