@@ -1,23 +1,24 @@
 """A public practice crowd beside a live sitting: live save latency with and without it.
 
 Run:  .venv/bin/python -m bench.practice_load [--live 150] [--practice 1000] [--seconds 20]
-          [--backend sqlite|postgresql|both]
+          [--backend sqlite|postgresql|both] [--starts-per-second 5]
 
 One server (``ujian``'s app under uvicorn) holds a live SKD sitting whose ``--live``
 candidates are already started and save an answer every half second on average (the answer
-path: autosave through the group-commit writer). The run has two phases of ``--seconds`` each:
+path: autosave through the group-commit writer). The run has two phases:
 
-1. **live only**: the live candidates save;
+1. **live only**: the live candidates save for ``--seconds``;
 2. **live + practice crowd**: the same live load while ``--practice`` anonymous practice
-   candidates arrive over its first ``--seconds`` (the phase lasts until the last has finished), each starting the practice exam on ``/simulasi`` (practice
-   start, the candidate screen's start, which draws the form through the practice gate), saving
-   three answers and finishing. A 429 (the gate or a limit says when to retry) is retried after
-   its ``retry_after``, as a person clicking again would.
+   candidates arrive over its first ``--seconds`` (the phase lasts until the last has
+   finished), each starting the practice exam on ``/simulasi`` (the practice start, which
+   begins the attempt inside the start gate, then the candidate screen's state), saving three
+   answers and finishing. A 429 (a limit says when to retry) is retried after its
+   ``retry_after``, as a person clicking again would.
 
 The crowd comes from one address here, so the per-address limits are raised for the run (the
 crowd stands for a thousand different addresses); the installation-wide maximum and the start
-gate keep their defaults. The table gives the live saves' latency in each phase: the practice
-crowd must leave the live p99 where it was.
+gate keep their defaults, and the start rate is ``--starts-per-second``. The table gives the
+live saves' latency in each phase: the practice crowd must leave the live p99 where it was.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -163,7 +165,9 @@ async def live_candidate(
     return seq
 
 
-async def retrying(http: httpx.AsyncClient, method: str, path: str, measures: Measures, **kw):  # type: ignore[no-untyped-def]
+async def retrying(
+    http: httpx.AsyncClient, method: str, path: str, measures: Measures, **kw: Any
+) -> httpx.Response:
     for _ in range(200):
         response = await http.request(method, path, **kw)
         if response.status_code != 429:
@@ -193,12 +197,11 @@ async def _practice(base: str, rng: random.Random, measures: Measures) -> None:
             measures.practice_errors.append(f"start {started.status_code} {started.text[:80]}")
             return
         headers = {"Authorization": f"Bearer {started.json()['access_token']}"}
-        state = await retrying(
-            http, "POST", "/api/v1/attempts/current/start", measures, headers=headers
-        )
+        # The candidate page opens on the begun attempt: it reads the state.
+        state = await http.get("/api/v1/attempts/current", headers=headers)
         measures.practice_start_ms.append((time.perf_counter() - t0) * 1000)
         if state.status_code != 200 or len(state.json()["items"]) != 30:
-            measures.practice_errors.append(f"screen start {state.status_code} {state.text[:80]}")
+            measures.practice_errors.append(f"screen {state.status_code} {state.text[:80]}")
             return
         measures.practice_started += 1
         for seq in range(1, 4):
