@@ -259,7 +259,7 @@ def draw(runtime: ExamRuntime, seed: FormSeed) -> tuple[Form, str]:
     if runtime.spec.irt_matching:
         matched = draw_matched_form(runtime.spec, runtime.snapshot, seed)
         return matched.form, f"{ASSEMBLY_ALGORITHM}+{IRT_FORMS_ALGORITHM}"
-    return draw_form(runtime.spec, runtime.snapshot, seed), ASSEMBLY_ALGORITHM
+    return draw_form(runtime.spec, runtime.snapshot, seed, runtime.extras), ASSEMBLY_ALGORITHM
 
 
 def is_expired(attempt: Attempt, now: datetime, grace: timedelta) -> bool:

@@ -24,6 +24,8 @@ from app.errors import NotFound
 from app.models.bank import ItemVersion
 from app.models.exam import ExamPoolItem, ExamVersion
 from app.models.result import KeyCorrection
+from app.services.bank import item_from_row
+from item_bank.assembly import FormExtras
 from item_bank.blueprint import BankEntry, BankSnapshot
 from item_bank.exam_spec import ExamSpec, spec_from_dict
 from item_bank.irt_forms import AdaptiveSection, adaptive_section
@@ -119,6 +121,8 @@ class ExamRuntime:
     items: dict[int, ItemContent]
     table: PointsTable
     row_of: dict[int, int] = field(default_factory=dict)
+    #: Option layouts (kept orders, fixed options) and passages that form assembly honours.
+    extras: FormExtras = field(default_factory=FormExtras)
     _adaptive: dict[str, RuntimeAdaptive] = field(default_factory=dict)
     _adaptive_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -227,6 +231,7 @@ def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
         items=items,
         table=table,  # type: ignore[arg-type]
         row_of=row_of,
+        extras=FormExtras.of({row.id: item_from_row(row) for row in rows}),
     )
 
 

@@ -440,6 +440,8 @@ def test_the_candidate_gets_each_passage_once_by_reference_and_never_a_key(
     # Formulas reach the screen as MathML, in the stem and in the options.
     math = next(i for i in state["items"] if "<mfrac>" in i["stem"])
     assert sum("<math>" in o["text"] for o in math["options"]) == 3
+    # The item's fixed last option stays last on the candidate's own shuffled form.
+    assert math["options"][-1]["text"] == "Tidak ada di antara pilihan di atas"
 
 
 def test_replay_shows_the_passage_each_item_was_read_with(client, db, clock, app):
