@@ -180,6 +180,7 @@ function renderConsole(data) {
       ),
     ),
   );
+  renderLockAlert(data.seats);
   const serverNow = Date.parse(data.server_time);
   const seen = new Set();
   for (const seat of data.seats) {
@@ -193,6 +194,27 @@ function renderConsole(data) {
     }
   }
   tickClocks();
+}
+
+// Candidates wrong PINs keep from logging in: one alert above the seats, announced when it
+// changes (not at every poll).
+function renderLockAlert(seats) {
+  const locked = seats.filter((seat) => seat.login_locked_until);
+  const alert = $("#lock-alert");
+  const text = locked.length
+    ? t("proctor.locked_alert", {
+        count: locked.length,
+        names: locked.map((seat) => `${seat.name} (${seat.seat})`).join(", "),
+      })
+    : "";
+  if (alert.textContent !== text) alert.textContent = text;
+  alert.hidden = locked.length === 0;
+}
+
+// The actions a seat offers: its status's, and unlocking while its login is locked.
+function seatActions(seat) {
+  const actions = SEAT_ACTIONS[seat.status] ?? [];
+  return seat.login_locked_until ? ["unlock", ...actions] : actions;
 }
 
 function createRow(seat) {
@@ -238,16 +260,36 @@ function updateRow(seat, serverNow) {
   cells.seat.textContent = seat.seat;
   cells.nomor.textContent = seat.nomor_peserta;
   cells.name.textContent = seat.name;
-  if (cells.status.firstChild?.dataset.status !== seat.status) {
-    cells.status.replaceChildren(statusBadge("status", seat.status));
+  const lockShown = seat.login_locked_until
+    ? t("proctor.login_locked_title", {
+        clients: seat.login_locked_from.join(", "),
+        time: formatDateTime(seat.login_locked_until),
+      })
+    : "";
+  if (cells.status.firstChild?.dataset.status !== seat.status || cells.status.dataset.lock !== lockShown) {
+    const badges = [statusBadge("status", seat.status)];
+    if (lockShown) {
+      badges.push(
+        " ",
+        el("span", {
+          className: "badge",
+          "data-status": "login_locked",
+          textContent: t("proctor.login_locked"),
+          title: lockShown,
+        }),
+      );
+    }
+    cells.status.replaceChildren(...badges);
+    cells.status.dataset.lock = lockShown;
   }
+  row.toggleAttribute("data-login-locked", Boolean(seat.login_locked_until));
   cells.answered.textContent = seat.items ? `${seat.answered}/${seat.items}` : "—";
   const extra = seat.extra_minutes + seat.credit_minutes;
   cells.extra.textContent = extra ? t("proctor.plus_minutes", { n: extra }) : "—";
   cells.seen.textContent = lastSeen(seat, serverNow);
   cells.devices.textContent = seat.devices || "—";
   cells.button.setAttribute("aria-label", t("proctor.actions_for", { name: seat.name }));
-  cells.button.disabled = (SEAT_ACTIONS[seat.status] ?? []).length === 0;
+  cells.button.disabled = seatActions(seat).length === 0;
   if (seat.remaining_seconds === null) {
     console_.clocks.delete(seat.seat);
     cells.remaining.textContent = "—";
@@ -319,7 +361,7 @@ function openSeatActions(seat) {
     t("proctor.actions_for", { name: seat.name }),
     `${seat.nomor_peserta} · ${t(`status.${seat.status}`)}`,
   );
-  const actions = SEAT_ACTIONS[seat.status] ?? [];
+  const actions = seatActions(seat);
   $("#action-choices").replaceChildren(
     ...actions.map((action) => {
       const button = el("button", {
@@ -411,6 +453,10 @@ async function perform(action, { reason, minutes }) {
     $("#action-reason-field").hidden = true;
     $("#action-cancel").textContent = t("common.close");
     $("#action-cancel").focus();
+  } else if (action.name === "unlock") {
+    const nomor = encodeURIComponent(action.seat.nomor_peserta);
+    await call("POST", `/api/v1/sittings/${sittingId}/candidates/${nomor}/unlock`, { reason });
+    finishAction(t("action.seat.unlock.done", { name: action.seat.name }));
   } else {
     const attemptId = action.seat.attempt_id;
     const body = action.name === "extend" ? { minutes, reason } : { reason };
