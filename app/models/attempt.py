@@ -96,6 +96,34 @@ class Attempt(Base):
     finish_reason: Mapped[FinishReason | None] = mapped_column(StoredEnum(FinishReason))
     last_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The PC now allowed to write (client address, user-agent summary): what a proctor compares
+    # with the PC asking to take the attempt over.
+    device_client: Mapped[str | None] = mapped_column(String(64))
+    device_agent: Mapped[str | None] = mapped_column(String(120))
+
+
+class DeviceMoveRequest(Base):
+    """A login on a second PC asking to take over a running attempt, until its proctor approves
+    or refuses it. The waiting PC holds a random move token (only its SHA-256 is stored);
+    ``generation`` is the device generation the approval gave it."""
+
+    __tablename__ = "device_move_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    old_client: Mapped[str | None] = mapped_column(String(64))
+    old_agent: Mapped[str | None] = mapped_column(String(120))
+    new_client: Mapped[str] = mapped_column(String(64))
+    new_agent: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    generation: Mapped[int | None] = mapped_column(Integer)
 
 
 class Response(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.attempt import StoredEnum
@@ -33,6 +33,10 @@ class Sitting(Base):
     paused_at: Mapped[datetime | None]
     seed: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+    # ``proctor`` or ``automatic``; None follows the exam spec's ``device_moves``.
+    device_moves: Mapped[str | None] = mapped_column(String(16))
+    # CIDR networks the candidates connect from; None or empty admits any address.
+    site_networks: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class SittingProctor(Base):

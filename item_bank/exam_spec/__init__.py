@@ -29,6 +29,7 @@ from __future__ import annotations
 from item_bank.exam_spec.codec import spec_from_dict, spec_hash, spec_to_dict
 from item_bank.exam_spec.model import (
     DEFAULT_MAX_OPTION_POINTS,
+    DEVICE_MOVES,
     ROSTER_TIE_BREAK_FIELDS,
     STRATA,
     TOTAL_LABEL,
@@ -45,6 +46,7 @@ from item_bank.exam_spec.parser import parse_exam_spec
 
 __all__ = [
     "DEFAULT_MAX_OPTION_POINTS",
+    "DEVICE_MOVES",
     "MAX_SPEC_BYTES",
     "MAX_SPEC_NODES",
     "ROSTER_TIE_BREAK_FIELDS",

@@ -42,6 +42,8 @@ def spec_to_dict(spec: ExamSpec) -> dict[str, Any]:
         },
         **({"irt_matching": True} if spec.irt_matching else {}),
         **({"practice": True} if spec.practice else {}),
+        # Written only when it differs from the default, so existing specs keep their hash.
+        **({"device_moves": spec.device_moves} if spec.device_moves != "proctor" else {}),
         "sections": [_section_to_dict(s) for s in spec.sections],
         "categories": [
             {"code": c.category, "minima": {m.label: m.minimum for m in c.minima}}

@@ -246,6 +246,10 @@ class SectionSpec:
         return self.item_count * max(self.scoring.correct, self.scoring.blank)
 
 
+#: Who lets a running attempt move to another PC (``ExamSpec.device_moves``).
+DEVICE_MOVES: Final = ("proctor", "automatic")
+
+
 @dataclass(frozen=True, slots=True)
 class ExamSpec:
     """An exam's content, independent of its version.
@@ -257,6 +261,8 @@ class ExamSpec:
     (:meth:`TieBreakKey.by_column`, a field of :data:`ROSTER_TIE_BREAK_FIELDS`), such as a
     higher ``grade_average`` and then an earlier ``birth_date`` (the older candidate) first.
     ``show_result`` says whether the candidate sees the result when the exam ends.
+    ``device_moves`` says who lets a running attempt move to another PC: ``proctor`` (a login
+    on a second PC waits for the proctor's approval) or ``automatic`` (the login moves it).
     ``practice`` marks a *simulasi*: a public practice exam anyone may start without a PIN,
     drawn from its own practice bank, with a review (keys and explanations) after finishing.
     """
@@ -275,8 +281,11 @@ class ExamSpec:
     difficulty_bands: DifficultyBands = DifficultyBands()
     irt_matching: bool = False
     practice: bool = False
+    device_moves: str = "proctor"
 
     def __post_init__(self) -> None:
+        if self.device_moves not in DEVICE_MOVES:
+            raise ValueError(f"device_moves is one of {', '.join(DEVICE_MOVES)}")
         codes = [s.code for s in self.sections]
         if not codes or len(set(codes)) != len(codes):
             raise ValueError("an exam needs one or more sections with distinct codes")

@@ -11,6 +11,7 @@ from typing import Final
 from item_bank.errors import InvalidInput, Problem
 from item_bank.exam_spec.model import (
     DEFAULT_MAX_OPTION_POINTS,
+    DEVICE_MOVES,
     ROSTER_TIE_BREAK_FIELDS,
     STRATA,
     TOTAL_LABEL,
@@ -116,6 +117,7 @@ _TOP_KEYS = (
     "formations",
     "irt_matching",
     "practice",
+    "device_moves",
 )
 _SECTION_KEYS = (
     "code",
@@ -186,6 +188,7 @@ def read_spec(root: Node, file: str) -> ExamSpec:
             "show_result",
             "a practice exam (practice: true) shows its result: leave show_result out or true",
         )
+    device_moves = r.choice(top.get("device_moves"), "device_moves", "device_moves", DEVICE_MOVES)
     bands = _read_bands(r, top.get("difficulty_bands"))
     drafts = _read_sections(r, top.get("sections"))
     known = [d.code for d in drafts if d.code is not None]
@@ -216,6 +219,7 @@ def read_spec(root: Node, file: str) -> ExamSpec:
         difficulty_bands=bands,
         irt_matching=_default(flags["irt_matching"], False),
         practice=_default(flags["practice"], False),
+        device_moves=device_moves or "proctor",
     )
 
 

@@ -289,6 +289,22 @@ TABLE: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/sittings/{sitting_id}/candidates/{nomor_peserta}/unlock"): Access(
         ASSIGNED_PROCTOR, path={"nomor_peserta": lambda w: w.candidates["t"].nomor}, json=_reason
     ),
+    # device moves approved by the proctor (no request 1 pending in this world: admitted is 404)
+    ("POST", "/api/v1/candidate/move-status"): Access(
+        PUBLIC, json=lambda _w: {"move_token": "x" * 43}
+    ),
+    ("GET", "/api/v1/sittings/{sitting_id}/move-requests"): Access(ASSIGNED_PROCTOR),
+    ("GET", "/api/v1/attempts/{attempt_id}/move-requests"): Access(ASSIGNED_PROCTOR),
+    ("POST", "/api/v1/attempts/{attempt_id}/move-requests/{request_id}/approve"): Access(
+        ASSIGNED_PROCTOR, path={"request_id": lambda _w: 999999}, json=_reason
+    ),
+    ("POST", "/api/v1/attempts/{attempt_id}/move-requests/{request_id}/refuse"): Access(
+        ASSIGNED_PROCTOR, path={"request_id": lambda _w: 999999}, json=_reason
+    ),
+    ("GET", "/api/v1/sittings/{sitting_id}/device-moves"): Access(ASSIGNED_PROCTOR),
+    ("PUT", "/api/v1/sittings/{sitting_id}/device-moves"): Access(
+        ASSIGNED_PROCTOR, json=lambda _w: {"device_moves": None, **REASON}
+    ),
     # public (no personal data: test_no_leaks)
     ("GET", "/api/v1/public/rankings/{exam}"): Access(PUBLIC),
     ("GET", "/api/v1/public/slips/{code}"): Access(PUBLIC),
