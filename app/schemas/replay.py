@@ -46,9 +46,23 @@ class ReplayItem(BaseModel):
     options: list[ReplayOption]
     key: str | None = Field(description="the key's letter in the candidate's order")
     history: list[AnswerChange]
+    stimulus: str | None = Field(
+        default=None, description="the passage read beside the item (a key of `stimuli`)"
+    )
     shown_at: list[datetime] = Field(
         default_factory=list, description="when the screen showed the item (server time)"
     )
+
+
+class ReplayPassage(BaseModel):
+    """A passage as the candidate read it beside its items."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    version: int
+    title: str
+    content: str
 
 
 class ReplayOut(BaseModel):
@@ -66,3 +80,6 @@ class ReplayOut(BaseModel):
     finished_at: datetime | None
     items: list[ReplayItem]
     viewer: str
+    stimuli: dict[str, ReplayPassage] = Field(
+        default_factory=dict, description="passages by code@version, each sent once"
+    )

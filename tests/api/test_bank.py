@@ -56,7 +56,11 @@ def test_reimporting_identical_content_changes_nothing(client, admin):
 
 def test_changed_content_makes_a_new_version_and_keeps_the_old(client, admin):
     upload(client, admin, "one.json", one_item())
-    changed = upload(client, admin, "one.json", one_item(key="B")).json()
+    # A bare item under a known code is someone else's item until the admin says it is not.
+    refused = upload(client, admin, "one.json", one_item(key="B"))
+    assert refused.status_code == 422
+    assert "TWK-X-001" in refused.text
+    changed = upload(client, admin, "one.json", one_item(key="B"), new_versions=True).json()
     assert changed["new_versions"] == 1
     versions = client.get("/api/v1/items/TWK-X-001", headers=admin).json()
     assert [(v["version"], v["key"], v["status"]) for v in versions] == [
@@ -165,7 +169,10 @@ def test_forms_keep_the_version_they_were_drawn_from(client, admin, db, clock, a
         if item["code"] == code:
             item["stem"] = "<p>Versi baru</p>"
     assert (
-        upload(client, admin, "bank.json", json.dumps(changed).encode()).json()["new_versions"] == 1
+        upload(client, admin, "bank.json", json.dumps(changed).encode(), new_versions=True).json()[
+            "new_versions"
+        ]
+        == 1
     )
     after = client.get(f"/api/v1/attempts/{state['attempt_id']}/replay", headers=committee).json()
     assert after["items"][0]["stem"] == before["items"][0]["stem"]

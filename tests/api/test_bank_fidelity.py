@@ -444,7 +444,7 @@ def test_the_candidate_gets_each_passage_once_by_reference_and_never_a_key(
     assert math["options"][-1]["text"] == "Tidak ada di antara pilihan di atas"
 
 
-def test_replay_shows_the_passage_each_item_was_read_with(client, db, clock, app):
+def test_replay_shows_the_passage_each_item_was_read_with(client, db, clock, app, staff_headers):
     from app.services.replay import replay_of
     from tests.support.fidelity import PASSAGE_CODE, PASSAGE_TEXT, passage_exam
 
@@ -466,3 +466,16 @@ def test_replay_shows_the_passage_each_item_was_read_with(client, db, clock, app
     readers = [i.item.split(" ")[0] for i in shown.items if i.stimulus == key]
     assert sorted(readers) == ["BACA-1", "BACA-2"]
     assert shown.matches_served_form is True
+    # The committee's replay route carries the passage once, and each reader names it.
+    headers = {"Authorization": f"Bearer {token}"}
+    finished = client.post(
+        "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+    )
+    assert finished.status_code == 200
+    committee = staff_headers(Role.COMMITTEE)
+    body = client.get(f"/api/v1/attempts/{attempt_id}/replay", headers=committee).json()
+    assert PASSAGE_TEXT in body["stimuli"][key]["content"]
+    assert sorted(i["item"].split(" ")[0] for i in body["items"] if i["stimulus"] == key) == [
+        "BACA-1",
+        "BACA-2",
+    ]
