@@ -75,6 +75,17 @@ class ComparabilityOut(_Out):
     pass_rates_p: float | None
 
 
+class FormRowOut(_Out):
+    """A distinct form against the most common one (F1), by IRT expected scores."""
+
+    form: str
+    attempts: int
+    sites: list[str]
+    items: int
+    max_abs_difference: float = Field(description="largest |expected-score difference| on θ")
+    mean_difference: float = Field(description="difference averaged over N(0, 1) abilities")
+
+
 class IntegrityReportOut(_Out):
     """The committee's integrity report of an exam (or one sitting)."""
 
@@ -87,6 +98,7 @@ class IntegrityReportOut(_Out):
     flagged: list[AttemptEvidenceOut]
     room_map_svg: str
     comparability: list[ComparabilityOut]
+    forms: list[FormRowOut]
 
 
 class DecisionIn(BaseModel):

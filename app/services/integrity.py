@@ -32,7 +32,7 @@ from app.services import audit
 from app.services.exams import published_exam
 from app.services.runtime import ExamRuntime, load_runtime
 from app.web.i18n import translate
-from scoring.comparability import GroupComparison, compare_groups
+from scoring.comparability import GroupComparison, compare_forms, compare_groups
 from scoring.dif import DIFClass, mantel_haenszel_dif
 from scoring.integrity.common import IntegrityInputError
 from scoring.integrity.evidence import IntegrityAnalysis, IntegrityFlag, analyse_integrity
@@ -125,6 +125,19 @@ class Comparability:
 
 
 @dataclass(frozen=True, slots=True)
+class FormRow:
+    """One distinct form (set of items) and how its expected score differs from the most
+    common form's, by the exam's IRT parameters."""
+
+    form: str
+    attempts: int
+    sites: tuple[str, ...]
+    items: int
+    max_abs_difference: float
+    mean_difference: float
+
+
+@dataclass(frozen=True, slots=True)
 class IntegrityReport:
     """The committee's integrity report of an exam version (or one sitting of it)."""
 
@@ -137,6 +150,8 @@ class IntegrityReport:
     flagged: tuple[AttemptEntry, ...]
     room_map_svg: str
     comparability: tuple[Comparability, ...]
+    #: Empty unless every item has IRT parameters and the attempts sat more than one form.
+    forms: tuple[FormRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +394,37 @@ def _comparability(session: Session, rows: Sequence[repo.AttemptRow]) -> tuple[C
     return tuple(found)
 
 
+#: Distinct forms compared at most (the most common ones), so a pool drawn per candidate does
+#: not list a form per attempt.
+MAX_FORMS: Final = 20
+
+
+def _forms(data: _Loaded, params: ItemParams | None) -> tuple[FormRow, ...]:
+    if params is None:
+        return ()
+    members: dict[tuple[int, ...], list[int]] = {}
+    for i in range(len(data.rows)):
+        key = tuple(np.flatnonzero(data.responses[i] != -2).tolist())
+        members.setdefault(key, []).append(i)
+    if len(members) < 2:
+        return ()
+    ranked = sorted(members.items(), key=lambda pair: (-len(pair[1]), pair[0]))[:MAX_FORMS]
+    labels = {key: f"F{n}" for n, (key, _rows) in enumerate(ranked, start=1)}
+    comparison = compare_forms(params, {labels[key]: list(key) for key, _rows in ranked})
+    by_label = {labels[key]: rows for key, rows in ranked}
+    return tuple(
+        FormRow(
+            form=label,
+            attempts=len(by_label[label]),
+            sites=tuple(sorted({data.rows[i].site for i in by_label[label]})),
+            items=comparison.n_items[k],
+            max_abs_difference=float(comparison.max_abs_difference[k]),
+            mean_difference=float(comparison.mean_difference[k]),
+        )
+        for k, label in enumerate(comparison.forms)
+    )
+
+
 def integrity_report(
     session: Session,
     exam_code: str,
@@ -404,6 +450,7 @@ def integrity_report(
     ids = [r.attempt_id for r in rows]
     moves = repo.audit_counts(session, ids, repo.DEVICE_MOVE_ACTIONS)
     pauses = repo.audit_counts(session, ids, repo.PAUSE_ACTIONS)
+    params = _params(session, runtime)
     analysis: IntegrityAnalysis = analyse_integrity(
         data.responses,
         option_points=runtime.table.points[:, :MAX_OPTIONS],
@@ -412,7 +459,7 @@ def integrity_report(
         sitting=data.sittings if seated else None,
         seat=seats if seated else None,
         row_length=row_length,
-        params=_params(session, runtime),
+        params=params,
         guessing=_guessing(runtime),
         device_moves=[moves.get(i, 0) for i in ids],
         pauses=[pauses.get(i, 0) for i in ids],
@@ -464,6 +511,7 @@ def integrity_report(
         if seated
         else "",
         comparability=_comparability(session, rows),
+        forms=_forms(data, params),
     )
 
 

@@ -1,8 +1,8 @@
 """Integrity report, exports, committee decisions and DIF, on a sitting with a planted copier.
 
 ROOM: 16 candidates in seats 1-16 (rows of 4) answer 30 five-option items (key A) at a human
-pace; the candidate in seat 8 copies every answer of seat 7, right and wrong alike, and moves
-to a second device before finishing. Honest
+pace; the candidate in seat 8 copies every answer of seat 7, right and wrong alike, and has
+their attempt paused twice. Honest
 candidates' answers are drawn from a seeded generator, so the copier's 30-of-30 agreement with
 its neighbour (wrong answers included) is far beyond chance and nobody else's is.
 """
@@ -108,7 +108,7 @@ def code_of(item: dict) -> str:
     return f"TWK-{number:03d}"
 
 
-def sit_room(client, clock, committee, pins) -> dict[int, int]:
+def sit_room(client, db, clock, committee, pins) -> dict[int, int]:
     """Every candidate logs in and starts; answers go in rounds (one item each per round, a
     human 20-70 s apart), choosing options by the bank label their text carries; returns
     attempt id by seat."""
@@ -142,18 +142,16 @@ def sit_room(client, clock, committee, pins) -> dict[int, int]:
                 headers=headers,
             )
             assert ack.status_code == 200, ack.text
-    # The copier logs in again from another device (the audit records the move).
-    again = client.post(
-        "/api/v1/candidate/login",
-        json={"nomor_peserta": nomor(COPIER_SEAT), "pin": pins[nomor(COPIER_SEAT)]},
-    )
-    assert again.status_code == 200, again.text
-    copier_attempt, _old, copier_items = sessions[COPIER_SEAT]
-    sessions[COPIER_SEAT] = (
-        copier_attempt,
-        {"Authorization": f"Bearer {again.json()['access_token']}"},
-        copier_items,
-    )
+    # The copier's attempt was paused twice along the way (the audit records each pause).
+    for _ in range(2):
+        with db.session() as session:
+            proctoring.pause_attempt(
+                session, sessions[COPIER_SEAT][0], now=clock.now(), actor="test", reason="PC mati"
+            )
+        with db.session() as session:
+            proctoring.resume_attempt(
+                session, sessions[COPIER_SEAT][0], now=clock.now(), actor="test", reason="lanjut"
+            )
     for _attempt, headers, _items in sessions.values():
         done = client.post(
             "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
@@ -163,9 +161,9 @@ def sit_room(client, clock, committee, pins) -> dict[int, int]:
 
 
 @pytest.fixture
-def sat(client, clock, committee, room):
+def sat(client, db, clock, committee, room):
     sitting_id, pins = room
-    return sitting_id, sit_room(client, clock, committee, pins)
+    return sitting_id, sit_room(client, db, clock, committee, pins)
 
 
 def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, committee, sat):
@@ -178,12 +176,12 @@ def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, com
     assert report["attempts_analysed"] == CANDIDATES
     assert report["items"] == ITEMS
     top = report["flagged"][0]
-    # The copier is first: similar to its neighbour and moved device; similarity flags the pair
+    # The copier is first: similar to its neighbour and paused twice; similarity flags the pair
     # (it cannot tell who copied from whom), and nobody else is similar.
     pair = {attempts[SOURCE_SEAT], attempts[COPIER_SEAT]}
     assert top["attempt_id"] == attempts[COPIER_SEAT]
     assert top["seat"] == COPIER_SEAT
-    assert {f["code"] for f in top["flags"]} >= {"similar_neighbour", "device_moves"}
+    assert {f["code"] for f in top["flags"]} >= {"similar_neighbour", "pauses"}
     similar = [
         a for a in report["flagged"] if "similar_neighbour" in {f["code"] for f in a["flags"]}
     ]
@@ -198,6 +196,20 @@ def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, com
     assert top["time_strip_svg"].startswith("<svg")
     assert "<svg" in report["room_map_svg"]
     assert top["decision"] is None
+
+
+def test_the_html_report_lists_the_copier_first_with_its_reason(db, sat):
+    from app.reports.integrity_report import render_integrity_report_html
+
+    sitting_id, _attempts = sat
+    with db.session() as session:
+        found = integrity_service.integrity_report(
+            session, "ROOM", sitting_id=sitting_id, row_length=4
+        )
+    html = render_integrity_report_html(found, "id")
+    assert html.index(nomor(COPIER_SEAT)) < html.index(nomor(SOURCE_SEAT))
+    assert f"sama dengan peserta di kursi {SOURCE_SEAT}" in html
+    assert "identical to the candidate in seat" in html  # the English reason beside it
 
 
 def test_exports_carry_every_flag_and_a_decision_is_stored_audited_and_shown(
@@ -417,3 +429,42 @@ def test_the_heartbeat_sends_views_no_save_carried_only_while_the_attempt_runs(
     assert late.status_code == 409
     with db.session() as session:
         assert [b.views for b in session.scalars(select(ItemViewBatch))] == [[[2, 2500], [3, 0]]]
+
+
+def test_forms_are_compared_by_expected_score_when_the_items_have_irt_parameters(
+    client, db, clock, app, committee
+):
+    from sqlalchemy import update
+
+    from app.models.bank import ItemVersion
+    from tests.support.factory import mini_exam
+
+    exam = mini_exam(db, clock, app.state.secret, candidates=8)
+    with db.session() as session:
+        ids = session.scalars(select(ItemVersion.id).order_by(ItemVersion.id)).all()
+        for k, item_id in enumerate(ids):
+            # Difficulties spread from -2 to +2.5: forms drawing different items differ.
+            session.execute(
+                update(ItemVersion)
+                .where(ItemVersion.id == item_id)
+                .values(irt_a=1.0, irt_b=-2.0 + 0.5 * k, irt_c=0.0)
+            )
+    for pin in exam.pins:
+        token = client.post(
+            "/api/v1/candidate/login", json={"nomor_peserta": pin.nomor_peserta, "pin": pin.pin}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        client.post("/api/v1/attempts/current/start", headers=headers)
+        done = client.post(
+            "/api/v1/attempts/current/finish", json={"confirm": True}, headers=headers
+        )
+        assert done.status_code == 200, done.text
+    report = client.get("/api/v1/exams/MINI/integrity", headers=committee).json()
+    forms = report["forms"]
+    assert len(forms) >= 2
+    assert sum(f["attempts"] for f in forms) == 8
+    # F1 (the most common form) is the reference: no difference with itself; another differs.
+    assert forms[0]["form"] == "F1"
+    assert forms[0]["max_abs_difference"] == 0
+    assert max(f["max_abs_difference"] for f in forms[1:]) > 0
+    assert all(f["items"] == 5 for f in forms)

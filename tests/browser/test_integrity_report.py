@@ -22,7 +22,7 @@ def integrity_room(_session_db, database_url, tmp_path_factory):
         with app_client(_session_db, database_url, folder) as client:
             clock: Clock = client.app.state.services.clock
             sitting_id, pins = build_room(_session_db, clock, client.app.state.secret)
-            attempts = sit_room(client, clock, bearer(client, *login), pins)
+            attempts = sit_room(client, _session_db, clock, bearer(client, *login), pins)
         yield server, login, sitting_id, attempts
 
 
@@ -60,7 +60,7 @@ def test_the_copier_is_ranked_first_with_its_reason_and_a_decision_is_recorded(
     assert first.get_attribute("data-attempt") == str(attempts[COPIER_SEAT])
     reason = first.locator('[data-flag="similar_neighbour"]').inner_text()
     assert f"sama dengan peserta di kursi {SOURCE_SEAT}" in reason
-    assert first.locator('[data-flag="device_moves"]').count() == 1
+    assert first.locator('[data-flag="pauses"]').count() == 1
     # The answer-time strip and the room map are drawn inline.
     assert first.locator("svg").count() == 1
     assert page.locator("#room-map svg").count() == 1

@@ -137,6 +137,35 @@ function comparabilityTable(comparison) {
   );
 }
 
+function formsTable(forms) {
+  if (forms.length === 0) return null;
+  const keys = ["integrity.form", "integrity.form_attempts", "integrity.form_sites", null, "integrity.form_max", "integrity.form_mean"];
+  return el(
+    "div",
+    {},
+    el("h3", { textContent: t("integrity.forms_heading") }),
+    el("p", { textContent: t("integrity.forms_lead") }),
+    el(
+      "table",
+      { className: "table compact" },
+      el("thead", {}, el("tr", {}, ...keys.map((key) => el("th", { scope: "col", textContent: key ? t(key) : "n" })))),
+      el(
+        "tbody",
+        {},
+        ...forms.map((f) =>
+          el(
+            "tr",
+            { "data-form": f.form },
+            ...[f.form, String(f.attempts), f.sites.join(", "), String(f.items), f.max_abs_difference.toFixed(2), f.mean_difference.toFixed(2)].map(
+              (text) => el("td", { textContent: text }),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 async function show() {
   const { exam, search } = params();
   const error = $("#integrity-error");
@@ -158,6 +187,7 @@ async function show() {
     $("#integrity-none").hidden = report.flagged.length > 0;
     $("#integrity-list").replaceChildren(...report.flagged.map(attemptItem));
     $("#comparability").replaceChildren(...report.comparability.map(comparabilityTable));
+    $("#forms").replaceChildren(...[formsTable(report.forms)].filter(Boolean));
     $("#integrity-result").hidden = false;
     $("#dif").hidden = false;
     $("#result-heading").focus();
