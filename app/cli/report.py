@@ -33,6 +33,7 @@ def report_items(
         try:
             with db.unit_of_work(write=False) as session:
                 runtime, analysis = item_analysis.analyse_exam(session, exam)
+                dif = item_analysis.dif_reports(session, exam)
         except AppError as exc:
             raise fail(exc) from exc
     if as_json:
@@ -44,6 +45,7 @@ def report_items(
             analysis,
             f"{runtime.title} ({runtime.code} v{runtime.version})",
             correction_url=item_analysis.correction_link(exam),
+            dif=dif,
         ),
         encoding="utf-8",
     )

@@ -9,11 +9,11 @@ test site without a network.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -22,6 +22,9 @@ from scoring import stats
 from scoring.rules import SectionScoringKind
 from scoring.stats import ItemAnalysis, ItemStats
 from scoring.svgplot import ScatterPoint, TraceSeries, histogram_svg, scatter_svg, trace_lines_svg
+
+if TYPE_CHECKING:
+    from app.services.integrity import DIFReport
 
 #: Builds the URL of the key-correction dry run for an item: ``(item_code, suggested_option)``
 #: where ``suggested_option`` is the original index of the option the data point to, or None.
@@ -66,6 +69,7 @@ def render_item_report_html(
     *,
     correction_url: CorrectionUrl | None = None,
     generated_at: str | None = None,
+    dif: Sequence[DIFReport] = (),
 ) -> str:
     """The committee's item-analysis report as one self-contained HTML document.
 
@@ -86,6 +90,9 @@ def render_item_report_html(
         key (original option index, or None); without it no links are drawn.
     generated_at
         A timestamp to print (the caller's clock; the report has none of its own).
+    dif
+        Mantel-Haenszel DIF by the roster's group fields (a section listing B and C items,
+        with the groups' sizes and dry-run links), when the caller has it.
     """
     flagged = [_flagged_view(item, analysis, correction_url) for item in analysis.flagged]
     histograms = [
@@ -126,6 +133,7 @@ def render_item_report_html(
         items_by_section=[(s, analysis.items_of(s.code)) for s in analysis.sections],
         constants=_constants(),
         top_percent=_percent(analysis.group_fraction),
+        dif=list(dif),
     )
 
 

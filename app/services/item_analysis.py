@@ -4,6 +4,7 @@ committee page)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import numpy as np
@@ -15,8 +16,12 @@ from app.repositories import answers as answers_repo
 from app.services.adaptive import section_blocks
 from app.services.exams import published_exam
 from app.services.runtime import ExamRuntime, load_runtime
+from scoring.integrity.common import IntegrityInputError
 from scoring.rules import score_attempts
 from scoring.stats import ItemAnalysis, ItemSpec, analyse_items
+
+if TYPE_CHECKING:
+    from app.services.integrity import DIFReport
 
 
 def load_answers(
@@ -99,6 +104,19 @@ def analyse_exam(session: Session, exam_code: str) -> tuple[ExamRuntime, ItemAna
         thresholds=section_thresholds(runtime),
     )
     return runtime, analysis
+
+
+def dif_reports(session: Session, exam_code: str) -> list[DIFReport]:
+    """DIF by every roster group field that has at least two groups (for the item report)."""
+    from app.services.integrity import GROUP_FIELDS, dif_report
+
+    found = []
+    for field in GROUP_FIELDS:
+        try:
+            found.append(dif_report(session, exam_code, field))
+        except IntegrityInputError:
+            continue  # fewer than two groups of this field: nothing to compare
+    return found
 
 
 def correction_link(exam_code: str) -> Callable[[str, int | None], str]:

@@ -211,6 +211,20 @@ def test_the_html_report_lists_the_copier_first_with_its_reason(db, sat):
     assert f"sama dengan peserta di kursi {SOURCE_SEAT}" in html
     assert "identical to the candidate in seat" in html  # the English reason beside it
 
+    # The item report carries DIF by every roster field with two groups or more (here region
+    # and gender; everyone is in category umum), with the groups' sizes.
+    from app.reports.item_report import render_item_report_html
+    from app.services import item_analysis
+
+    with db.session() as session:
+        _runtime, analysis = item_analysis.analyse_exam(session, "ROOM")
+        dif = item_analysis.dif_reports(session, "ROOM")
+    assert [d.group_field for d in dif] == ["region", "gender"]
+    items_html = render_item_report_html(analysis, "Ujian Ruang", dif=dif)
+    assert "By region: reference jawa" in items_html
+    assert "Groups: jawa 8, luar_jawa 8" in items_html
+    assert '<a href="#dif">' in items_html
+
 
 def test_exports_carry_every_flag_and_a_decision_is_stored_audited_and_shown(
     client, committee, sat, db
