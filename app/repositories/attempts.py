@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.sitting import Registration, Sitting
 from app.repositories.common import dialect_insert
+from exam_day.status import SittingStatus
 
 OPEN_STATUSES = ("open", "paused")
 
@@ -132,4 +133,26 @@ def response_events(session: Session, attempt_id: int) -> list[ResponseEvent]:
             .where(ResponseEvent.attempt_id == attempt_id)
             .order_by(ResponseEvent.position, ResponseEvent.seq)
         )
+    )
+
+
+def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int, int | None]:
+    """Stored answers (bank option index) of positions ``lo .. hi - 1``."""
+    rows = session.execute(
+        select(Response.position, Response.option).where(
+            Response.attempt_id == attempt_id,
+            Response.position >= lo,
+            Response.position < hi,
+        )
+    )
+    return {int(position): option for position, option in rows}
+
+
+def sitting_status_for_start(session: Session, sitting_id: int) -> SittingStatus | None:
+    """The sitting's stored status under ``FOR KEY SHARE`` (PostgreSQL; SQLite's writer already
+    holds the database): a pause committing meanwhile is waited for, other starts are not."""
+    return session.scalar(
+        select(Sitting.status)
+        .where(Sitting.id == sitting_id)
+        .with_for_update(read=True, key_share=True)
     )

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, NotFound
 from app.models.attempt import Attempt, Response, ResponseEvent
+from app.repositories import attempts as attempts_repo
 from app.services.refusals import as_app_error
 from app.services.runtime import ExamRuntime
 from exam_day.attempt import AttemptState
@@ -228,14 +228,7 @@ def form_item_ids(entries: FormLike) -> list[int]:
 
 def answered_in(session: Session, attempt_id: int, lo: int, hi: int) -> dict[int, int | None]:
     """Stored answers of positions ``lo .. hi - 1``."""
-    rows = session.execute(
-        select(Response.position, Response.option).where(
-            Response.attempt_id == attempt_id,
-            Response.position >= lo,
-            Response.position < hi,
-        )
-    )
-    return {int(position): option for position, option in rows}
+    return attempts_repo.answered_in(session, attempt_id, lo, hi)
 
 
 def section_scores(

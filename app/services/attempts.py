@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import AppError, NotFound, Unauthorized
@@ -245,11 +244,7 @@ def _sitting_status_locked(session: Session, sitting_id: int) -> SittingStatus:
     finds the attempt running). ``FOR KEY SHARE`` is the lightest lock that conflicts with the
     pause's; starts of one sitting do not wait for one another.
     """
-    status = session.scalar(
-        select(Sitting.status)
-        .where(Sitting.id == sitting_id)
-        .with_for_update(read=True, key_share=True)
-    )
+    status = repo.sitting_status_for_start(session, sitting_id)
     assert status is not None  # the attempt's sitting exists (foreign key)
     return status
 

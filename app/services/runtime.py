@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.models.bank import ItemVersion
-from app.models.exam import ExamPoolItem, ExamVersion
-from app.models.result import KeyCorrection
+from app.models.exam import ExamVersion
+from app.repositories import runtime as repo
 from app.services.bank import item_from_row
 from item_bank.assembly import FormExtras
 from item_bank.blueprint import BankEntry, BankSnapshot
@@ -179,12 +178,7 @@ def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
         msg = f"no exam version with id {exam_id}"
         raise NotFound(msg)
     spec = spec_from_dict(exam.spec, source=f"exam {exam.code} v{exam.version}")
-    pool = session.execute(
-        select(ItemVersion, ExamPoolItem.irt_a, ExamPoolItem.irt_b, ExamPoolItem.irt_c)
-        .join(ExamPoolItem, ExamPoolItem.item_id == ItemVersion.id)
-        .where(ExamPoolItem.exam_id == exam_id)
-        .order_by(ItemVersion.id)
-    ).all()
+    pool = repo.pool_with_frozen_irt(session, exam_id)
     rows = [row for row, _a, _b, _c in pool]
     # The parameters frozen when the exam was published, not the item's current ones.
     frozen = {
@@ -208,13 +202,7 @@ def load_runtime(session: Session, exam_id: int) -> ExamRuntime:
     ordered = sorted(items)
     row_of = {item_id: index for index, item_id in enumerate(ordered)}
     table = build_points_table([scoring_row(spec, items[i]) for i in ordered]) if ordered else None
-    corrections = list(
-        session.scalars(
-            select(KeyCorrection)
-            .where(KeyCorrection.exam_id == exam_id)
-            .order_by(KeyCorrection.scoring_revision)
-        )
-    )
+    corrections = repo.key_corrections(session, exam_id)
     if corrections and table is not None:
         table = apply_corrections(
             table, [correction_action(c.action, row_of[c.item_id]) for c in corrections]
@@ -249,9 +237,7 @@ class RuntimeCache:
 
     def get(self, session: Session, exam_id: int) -> ExamRuntime:
         """The runtime of ``exam_id`` at its current scoring revision."""
-        revision = session.scalar(
-            select(ExamVersion.scoring_revision).where(ExamVersion.id == exam_id)
-        )
+        revision = repo.scoring_revision(session, exam_id)
         if revision is None:
             msg = f"no exam version with id {exam_id}"
             raise NotFound(msg)
