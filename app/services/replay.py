@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -141,8 +141,8 @@ REPLAY_VIEWED = "attempt.replay_viewed"
 
 def replay(
     session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str, now: datetime
-) -> dict[str, Any]:
-    """:func:`replay_of` for a staff member, as the JSON-ready object its route validates.
+) -> Replay:
+    """:func:`replay_of` for a staff member.
 
     Refused while the attempt is still being sat (its replay shows the keys and points of a
     live form); every view is recorded on the attempt's audit chain (who, when), so an
@@ -165,7 +165,7 @@ def replay(
         payload={"status": str(shown.status), "items": len(shown.items)},
         chain=audit.attempt_chain(attempt_id),
     )
-    return asdict(shown)
+    return shown
 
 
 def replay_of(session: Session, attempt_id: int, *, runtimes: RuntimeCache, viewer: str) -> Replay:

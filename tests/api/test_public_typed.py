@@ -234,6 +234,7 @@ def test_replay_body(client, committee, finished):
         "options": [single] * 5,
         "key": "str",
         "history": [change],
+        "stimulus": None,  # the passage read beside the item (none in this exam)
         "shown_at": [],  # filled only by clients that report when an item was shown
     }
     tkp = {**twk, "options": [weighted] * 5, "key": None}
@@ -249,6 +250,7 @@ def test_replay_body(client, committee, finished):
         "finished_at": "iso",
         "items": expected_items,
         "viewer": "str",
+        "stimuli": {},
     }
     assert set(body["form_seed"]) >= {"sitting_seed", "slot", "bank_digest"}
     assert body["matches_served_form"] is True
