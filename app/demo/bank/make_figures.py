@@ -706,47 +706,43 @@ def items() -> list[FigItem]:
         )
     )
 
-    # 12-15: counting
-    out.append(
-        _counting(
+    # 12-15: counting (difficulty, what is counted, figure, options, answer, rule)
+    counting: list[tuple[str, str, Figure, list[int], int, str]] = [
+        (
             "medium",
             "segitiga",
             triangle_fan(4, 0),
-            numbers=[8, 9, 10, 12, 14],
-            answer=triangle_count(4, 0),
-            rule="segitiga dari dua garis puncak dan alas",
-        )
-    )
-    out.append(
-        _counting(
+            [8, 9, 10, 12, 14],
+            triangle_count(4, 0),
+            "segitiga dari dua garis puncak dan alas",
+        ),
+        (
             "hard",
             "segitiga",
             triangle_fan(3, 1),
-            numbers=[12, 13, 14, 15, 18],
-            answer=triangle_count(3, 1),
-            rule="segitiga dari dua garis puncak dan satu garis mendatar",
-        )
-    )
-    out.append(
-        _counting(
+            [12, 13, 14, 15, 18],
+            triangle_count(3, 1),
+            "segitiga dari dua garis puncak dan satu garis mendatar",
+        ),
+        (
             "medium",
             "persegi",
             lattice(3, 3),
-            numbers=[9, 10, 12, 13, 14],
-            answer=square_count(3, 3),
-            rule="persegi 1x1, 2x2, dan 3x3",
-        )
-    )
-    out.append(
-        _counting(
+            [9, 10, 12, 13, 14],
+            square_count(3, 3),
+            "persegi 1x1, 2x2, dan 3x3",
+        ),
+        (
             "hard",
             "persegi panjang (termasuk persegi)",
             lattice(2, 3),
-            numbers=[15, 18, 20, 21, 24],
-            answer=rectangle_count(2, 3),
-            rule="pilih dua garis tegak dan dua garis mendatar",
-        )
-    )
+            [15, 18, 20, 21, 24],
+            rectangle_count(2, 3),
+            "pilih dua garis tegak dan dua garis mendatar",
+        ),
+    ]
+    for level, noun, drawing, numbers, count, rule in counting:
+        out.append(_counting(level, noun, drawing, numbers=numbers, answer=count, rule=rule))
 
     # 16-18: analogies
     first, second = ARROW, invert(rotate(ARROW, 90))
