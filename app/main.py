@@ -16,6 +16,7 @@ from app.api.transaction import check_routes
 from app.clock import Clock
 from app.db import Database, connect
 from app.errors import install_error_handlers
+from app.middleware.body_limit import BodyLimitMiddleware, upload_limits
 from app.observability import RequestIdMiddleware
 from app.services import audit
 from app.services.container import Services
@@ -69,6 +70,12 @@ def create_app(
     install_error_handlers(app)
     # Added first, so it runs inside the request id: the answer path keeps its id and log line.
     app.add_middleware(AnswerPath, services=services)
+    # Outside the answer path too: no route, shortcut or not, reads more than its limit.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_request_bytes,
+        route_limits=upload_limits(settings),
+    )
     app.add_middleware(RequestIdMiddleware)
     routers = api_routers()
     # A route that would take its session outside the unit of work is a latent deadlock:

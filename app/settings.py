@@ -54,7 +54,11 @@ class Settings(BaseSettings):
     # but crossed a slow network.
     save_grace_seconds: float = Field(default=5.0, ge=0.0)
     sweeper_interval_seconds: float = Field(default=2.0, gt=0.0)
+    # Request bodies: every route takes at most max_request_bytes, counted while the body is
+    # read (app/middleware/body_limit.py); bank imports and rosters have their own limits.
+    max_request_bytes: int = Field(default=2 * 2**20, ge=1024)
     max_upload_bytes: int = 200 * 2**20
+    max_roster_bytes: int = Field(default=20 * 2**20, ge=1024)
     # Practice exams (simulasi): limits per client address and for the whole installation, so a
     # public crowd never takes the connections and threads a live sitting needs.
     practice_starts_per_window: int = Field(default=5, ge=1)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from app.api.answer_path import MAX_BODY, AnswerPath
 from app.clock import Clock
 from app.main import create_app
+from app.settings import Settings
 from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.integrity import ItemViewBatch
 from app.services import proctoring
@@ -106,6 +107,7 @@ def j(**fields: Any) -> bytes:
 
 
 PADDING = b" " * (MAX_BODY + 10)
+OVER_LIMIT = b" " * (Settings.model_fields["max_request_bytes"].default + 1)
 
 #: Sent in this order to each attempt: later requests see what earlier ones stored.
 CASES: list[Case] = [
@@ -160,6 +162,8 @@ CASES: list[Case] = [
         position="4",
         body=j(option="B", seq=16, note="y" * (MAX_BODY + 10)),
     ),
+    # over every route's body limit (UJIAN_MAX_REQUEST_BYTES): 413 before the body is read
+    Case("over the request limit", position="5", body=j(option="D", seq=16) + OVER_LIMIT),
     # other content types
     Case("no content type", body=j(option="A", seq=17), content_type=None),
     Case("text/plain", body=j(option="A", seq=17), content_type="text/plain"),

@@ -1,0 +1,1 @@
+"""ASGI middlewares of the application (see ``app.main.create_app``)."""
