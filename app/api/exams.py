@@ -447,6 +447,7 @@ def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionD
         analysis,
         f"{runtime.title} ({runtime.code} v{runtime.version})",
         correction_url=item_analysis.correction_link(code),
+        dif=item_analysis.dif_reports(session, code),
     )
     return HTMLResponse(
         page,

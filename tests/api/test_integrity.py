@@ -313,6 +313,10 @@ def test_dif_by_group_and_item_views_as_response_times(client, committee, sat, d
     unknown = client.get("/api/v1/exams/ROOM/dif?group=region&reference=bali", headers=committee)
     assert unknown.status_code == 422
     assert "bali" in unknown.text
+    # The committee console's item report carries the same DIF section as `ujian report items`.
+    page = client.get("/api/v1/exams/ROOM/item-report", headers=committee)
+    assert page.status_code == 200, page.text
+    assert '<a href="#dif">' in page.text
 
     # A view reported 3 s before an item's first answer makes that item's time 3 s, not the
     # gap since the previous answer.
