@@ -11,6 +11,7 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
 
 from app.api.candidate import CandidateDep, ServicesDep
 from app.api.responses import error_doc
@@ -18,6 +19,7 @@ from app.api.transaction import in_transaction
 from app.deps import ReadSessionDep, client_address
 from app.schemas.practice import PracticeExamList, PracticeReview, PracticeStart
 from app.services import practice
+from app.services.container import Services
 
 router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
 
@@ -54,31 +56,41 @@ def practice_exams(session: ReadSessionDep) -> PracticeExamList:
     responses=error_doc(404, 429),
     summary="Anyone: start a practice attempt (no PIN, no personal data)",
 )
-def start_practice(code: ExamCodePath, request: Request, svc: ServicesDep) -> PracticeStart:
+async def start_practice(code: ExamCodePath, request: Request, svc: ServicesDep) -> PracticeStart:
     """A new practice attempt, begun (form drawn, clock running), with its candidate token.
     Limited per client address (starts in a window, attempts open at once), per process
     (starts a second, starts at once) and for the installation: 429 with ``retry_after``."""
     settings = svc.settings
-    # Before any query: a refused start costs the database nothing.
+    # Refused in the event loop, before any thread or query: a crowd told to come back later
+    # costs the live sitting next to nothing.
     start_rate(request).admit(settings.practice_starts_per_second)
-    # The transaction, commit included, runs inside the gate: at most a few practice starts
-    # ever wait for (or hold) a connection the live answers need.
-    with practice.gate(settings.practice_start_concurrency), svc.db.session() as session:
-        started = practice.start(
-            session,
-            code,
-            client=client_address(request),
-            now=svc.clock.now(),
-            secret=svc.secret,
-            tokens=svc.tokens,
-            limits=practice.Limits.of(settings),
-            runtimes=svc.runtimes,
+    gate = practice.gate(settings.practice_start_concurrency)
+    with gate:
+        # The transaction, commit included, runs inside the gate: at most a few practice
+        # starts ever wait for (or hold) a connection the live answers need.
+        started = await run_in_threadpool(
+            _start, svc, code, client_address(request), practice.Limits.of(settings)
         )
     return PracticeStart(
         access_token=started.access_token,
         attempt_id=started.attempt_id,
         exam_code=started.exam_code,
     )
+
+
+def _start(svc: Services, code: str, client: str, limits: practice.Limits) -> practice.Started:
+    """The practice start's transaction (in a worker thread, committed before it returns)."""
+    with svc.db.session() as session:
+        return practice.start(
+            session,
+            code,
+            client=client,
+            now=svc.clock.now(),
+            secret=svc.secret,
+            tokens=svc.tokens,
+            limits=limits,
+            runtimes=svc.runtimes,
+        )
 
 
 @router.get(
