@@ -48,6 +48,11 @@ class AnswerPath:
         ):
             await self.app(scope, receive, send)
             return
+        svc = self.services
+        # The save's deadline is judged by its arrival, not by when its batch is written; the
+        # route reads the same stamp when the request goes the ordinary way.
+        received_at = svc.clock.now()
+        scope.setdefault("state", {})["received_at"] = received_at
         tail = scope["path"][len(PREFIX) :]
         position = int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 4 else 0
         authorization = content_type = b""
@@ -56,7 +61,6 @@ class AnswerPath:
                 authorization = value
             elif name == b"content-type":
                 content_type = value
-        svc = self.services
         claim = None
         # Only plain JSON takes the shortcut; any other type (``+json`` subtypes included) is
         # the route's to accept or refuse, so the two never disagree on what a body is.
@@ -91,7 +95,7 @@ class AnswerPath:
             return
 
         try:
-            outcome = await svc.writer.save(save_request(claim, position, body))
+            outcome = await svc.writer.save(save_request(claim, position, body, received_at))
         except AdaptivePosition:
             await self.app(scope, _replay(messages, receive), send)
             return

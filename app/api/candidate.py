@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -93,15 +93,19 @@ async def save(
     one is acknowledged but not applied. After the deadline (plus grace) the answer is refused
     with 409 ``DeadlinePassed``."""
     svc: Services = request.app.state.services  # the hottest route: no dependency for this
+    # Stamped by the answer path when the request reached it, else now (the body is read).
+    received_at = request.scope.get("state", {}).get("received_at") or svc.clock.now()
     try:
-        outcome = await svc.writer.save(save_request(claim, position, body))
+        outcome = await svc.writer.save(save_request(claim, position, body, received_at))
     except AdaptivePosition:
         return await run_in_threadpool(_save_adaptive, svc, claim, position, body)
     return save_ack(outcome)
 
 
-def save_request(claim: CandidateClaim, position: int, body: SaveBody) -> SaveRequest:
-    """What the group-commit writer stores for one save."""
+def save_request(
+    claim: CandidateClaim, position: int, body: SaveBody, received_at: datetime | None = None
+) -> SaveRequest:
+    """What the group-commit writer stores for one save, judged as of ``received_at``."""
     return SaveRequest(
         attempt_id=claim.attempt_id,
         generation=claim.generation,
@@ -110,6 +114,7 @@ def save_request(claim: CandidateClaim, position: int, body: SaveBody) -> SaveRe
         flagged=body.flagged,
         seq=body.seq,
         views=tuple((position, age) for position, age in body.views or ()),
+        received_at=received_at,
     )
 
 

@@ -58,6 +58,9 @@ class SaveRequest:
     seq: int
     #: Items shown since the device's last acknowledged save: (position, ms before sending).
     views: tuple[tuple[int, int], ...] = ()
+    #: When the server received the request: the deadline is judged against it, so a save sent
+    #: in time is never refused because its batch was written late. None: when it is written.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +389,7 @@ class AutosaveWriter:
             row.deadline_at,
             row.paused_at,
             generation=request.generation,
-            now=now,
+            now=request.received_at or now,
             grace=self._grace,
         )
         if refusal is not None:
