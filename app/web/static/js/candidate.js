@@ -18,10 +18,12 @@ const HEARTBEAT_MS = 30000;
 const MAX_VIEWS = 64; // item views one save carries (the server refuses more)
 const PAUSED_POLL_MS = 3000;
 const ENDING_POLL_MS = 1500;
+const MOVE_POLL_MS = 3000;
 
 const views = {
   loading: $("#view-loading"),
   login: $("#view-login"),
+  move: $("#view-move"),
   instructions: $("#view-instructions"),
   exam: $("#view-exam"),
   result: $("#view-result"),
@@ -156,13 +158,15 @@ $("#login-form").addEventListener("submit", async (event) => {
   button.disabled = true;
   try {
     const login = await api("POST", "/api/v1/candidate/login", { body: { nomor_peserta: nomor, pin } });
-    session.token = login.access_token;
-    sessionStorage.setItem(TOKEN_KEY, login.access_token);
     $("#login-pin").value = "";
-    if (login.moved) announce(t("login.moved"));
-    await refresh();
+    await loggedIn(login.access_token, login.moved);
     if (!session.state && session.token) showError(errorNode, t("error.network"));
   } catch (error) {
+    if (error instanceof ApiError && error.error === "DeviceMovePending") {
+      $("#login-pin").value = "";
+      waitForMove(error.body.move_token);
+      return;
+    }
     if (error instanceof ApiError && error.error === "TooManyRequests") {
       showError(errorNode, t("login.error.TooManyRequests", { seconds: error.body?.retry_after ?? 60 }));
     } else {
@@ -173,6 +177,54 @@ $("#login-form").addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+async function loggedIn(token, moved) {
+  session.token = token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  if (moved) announce(t("login.moved"));
+  await refresh();
+}
+
+/**
+ * The attempt runs on another PC: this one waits until the proctor approves the move (then it
+ * continues into the exam) or refuses it (then it says why). The first PC keeps working.
+ */
+function waitForMove(moveToken) {
+  showView(views, "move");
+  $("#move-status").textContent = t("move.waiting");
+  showError($("#move-refused"), null);
+  $("#move-back").hidden = true;
+  const check = async () => {
+    let status;
+    try {
+      status = await api("POST", "/api/v1/candidate/move-status", { body: { move_token: moveToken } });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        showLogin(t("login.expired"));
+        return;
+      }
+      if (!(error instanceof NetworkError || error instanceof ApiError)) throw error;
+      setTimeout(check, jittered(MOVE_POLL_MS)); // offline: keep waiting
+      return;
+    }
+    if (status.state === "approved") {
+      await loggedIn(status.access_token, true);
+      if (!session.state) showLogin(t("error.network"));
+    } else if (status.state === "pending") {
+      setTimeout(check, jittered(MOVE_POLL_MS));
+    } else {
+      const text = status.state === "refused"
+        ? t("move.refused", { reason: status.reason ?? "" })
+        : t("move.superseded");
+      showError($("#move-refused"), text);
+      $("#move-back").hidden = false;
+      $("#move-back").focus();
+    }
+  };
+  setTimeout(check, jittered(MOVE_POLL_MS));
+}
+
+$("#move-back").addEventListener("click", () => showLogin());
 
 function isPractice() {
   return session.state !== null && sessionStorage.getItem(PRACTICE_KEY) === String(session.state.attempt_id);

@@ -30,6 +30,7 @@ const console_ = {
   clocks: new Map(), // seat number -> {endAt, frozen}
   poll: null,
   action: null, // what the dialog is about to do
+  moves: new Map(), // attempt id -> its pending device-move request
 };
 
 // Seat actions offered per status (the API refuses the others anyway).
@@ -137,8 +138,12 @@ async function loadSeats() {
   const sittingId = console_.sittingId;
   if (sittingId === null) return false;
   try {
-    const data = await call("GET", `/api/v1/sittings/${sittingId}/seats`);
+    const [data, moves] = await Promise.all([
+      call("GET", `/api/v1/sittings/${sittingId}/seats`),
+      call("GET", `/api/v1/sittings/${sittingId}/move-requests`),
+    ]);
     if (sittingId !== console_.sittingId) return false;
+    console_.moves = new Map(moves.map((request) => [request.attempt_id, request]));
     console_.data = data;
     renderConsole(data);
     showError($("#console-error"), null);
@@ -181,6 +186,7 @@ function renderConsole(data) {
     ),
   );
   renderLockAlert(data.seats);
+  renderMoveAlert(data.seats);
   const serverNow = Date.parse(data.server_time);
   const seen = new Set();
   for (const seat of data.seats) {
@@ -211,10 +217,37 @@ function renderLockAlert(seats) {
   alert.hidden = locked.length === 0;
 }
 
-// The actions a seat offers: its status's, and unlocking while its login is locked.
+// Logins on a second PC waiting for this proctor: one alert above the seats, like the locks.
+function renderMoveAlert(seats) {
+  const waiting = seats.filter((seat) => console_.moves.has(seat.attempt_id));
+  const alert = $("#move-alert");
+  const text = waiting.length
+    ? t("proctor.move_alert", {
+        count: waiting.length,
+        names: waiting.map((seat) => `${seat.name} (${seat.seat})`).join(", "),
+      })
+    : "";
+  if (alert.textContent !== text) alert.textContent = text;
+  alert.hidden = waiting.length === 0;
+}
+
+// Old and new PC of a pending move, as the proctor compares them.
+function moveText(request) {
+  const pc = (client, agent) => [client, agent].filter(Boolean).join(", ") || "—";
+  return t("proctor.move_request", {
+    old: pc(request.old_client, request.old_agent),
+    new: pc(request.new_client, request.new_agent),
+    time: formatDateTime(request.requested_at),
+  });
+}
+
+// The actions a seat offers: answering a pending move first, unlocking while its login is
+// locked, then its status's.
 function seatActions(seat) {
-  const actions = SEAT_ACTIONS[seat.status] ?? [];
-  return seat.login_locked_until ? ["unlock", ...actions] : actions;
+  let actions = SEAT_ACTIONS[seat.status] ?? [];
+  if (seat.login_locked_until) actions = ["unlock", ...actions];
+  if (console_.moves.has(seat.attempt_id)) actions = ["approve_move", "refuse_move", ...actions];
+  return actions;
 }
 
 function createRow(seat) {
@@ -266,7 +299,13 @@ function updateRow(seat, serverNow) {
         time: formatDateTime(seat.login_locked_until),
       })
     : "";
-  if (cells.status.firstChild?.dataset.status !== seat.status || cells.status.dataset.lock !== lockShown) {
+  const move = console_.moves.get(seat.attempt_id);
+  const moveShown = move ? moveText(move) : "";
+  if (
+    cells.status.firstChild?.dataset.status !== seat.status ||
+    cells.status.dataset.lock !== lockShown ||
+    cells.status.dataset.move !== moveShown
+  ) {
     const badges = [statusBadge("status", seat.status)];
     if (lockShown) {
       badges.push(
@@ -279,9 +318,22 @@ function updateRow(seat, serverNow) {
         }),
       );
     }
+    if (moveShown) {
+      badges.push(
+        " ",
+        el("span", {
+          className: "badge",
+          "data-status": "move_pending",
+          textContent: t("proctor.move_pending"),
+          title: moveShown,
+        }),
+      );
+    }
     cells.status.replaceChildren(...badges);
     cells.status.dataset.lock = lockShown;
+    cells.status.dataset.move = moveShown;
   }
+  row.toggleAttribute("data-move-pending", Boolean(move));
   row.toggleAttribute("data-login-locked", Boolean(seat.login_locked_until));
   cells.answered.textContent = seat.items ? `${seat.answered}/${seat.items}` : "—";
   const extra = seat.extra_minutes + seat.credit_minutes;
@@ -357,9 +409,12 @@ function selectAction(action) {
 
 function openSeatActions(seat) {
   console_.action = { kind: "seat", seat };
+  const move = console_.moves.get(seat.attempt_id);
   openDialog(
     t("proctor.actions_for", { name: seat.name }),
-    `${seat.nomor_peserta} · ${t(`status.${seat.status}`)}`,
+    [seat.nomor_peserta, t(`status.${seat.status}`), move ? moveText(move) : ""]
+      .filter(Boolean)
+      .join(" · "),
   );
   const actions = seatActions(seat);
   $("#action-choices").replaceChildren(
@@ -453,6 +508,13 @@ async function perform(action, { reason, minutes }) {
     $("#action-reason-field").hidden = true;
     $("#action-cancel").textContent = t("common.close");
     $("#action-cancel").focus();
+  } else if (action.name === "approve_move" || action.name === "refuse_move") {
+    const request = console_.moves.get(action.seat.attempt_id);
+    const verb = action.name === "approve_move" ? "approve" : "refuse";
+    await call("POST", `/api/v1/attempts/${request.attempt_id}/move-requests/${request.id}/${verb}`, {
+      reason,
+    });
+    finishAction(t(`action.seat.${action.name}.done`, { name: action.seat.name }));
   } else if (action.name === "unlock") {
     const nomor = encodeURIComponent(action.seat.nomor_peserta);
     await call("POST", `/api/v1/sittings/${sittingId}/candidates/${nomor}/unlock`, { reason });
