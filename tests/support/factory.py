@@ -104,13 +104,19 @@ def mini_exam(
     duration: int = 10,
     open_sitting: bool = True,
     starts_at: datetime | None = None,
+    bank: tuple[str, bytes] | None = None,
 ) -> MiniExam:
-    """A published five-item exam with an (open) sitting of ``candidates`` candidates."""
+    """A published five-item exam with an (open) sitting of ``candidates`` candidates.
+
+    ``bank`` (file name, contents) replaces the default :func:`bank_json` upload, for fixtures
+    whose items differ but whose exam, sitting and roster are the same.
+    """
     now = clock.now()
+    filename, contents = bank if bank is not None else ("bank.json", bank_json())
     with db.session() as session:
         report = bank_service.import_files(
             session,
-            [bank_service.UploadFile("bank.json", io.BytesIO(bank_json()))],
+            [bank_service.UploadFile(filename, io.BytesIO(contents))],
             actor="test",
             now=now,
         )

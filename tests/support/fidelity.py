@@ -3,15 +3,11 @@ screen, replay and state tests of passages and MathML."""
 
 from __future__ import annotations
 
-import io
 import json
 
 from app.clock import Clock
 from app.db import Database
-from app.services import bank as bank_service
-from app.services import exams as exam_service
-from app.services import proctoring
-from tests.support.factory import SMALL_SPEC, MiniExam, bank_json, roster_csv
+from tests.support.factory import MiniExam, bank_json, mini_exam
 
 PASSAGE_CODE = "BACAAN-BAKAU"
 PASSAGE_TITLE = "Hutan bakau"
@@ -70,31 +66,4 @@ def passage_bank() -> bytes:
 
 def passage_exam(db: Database, clock: Clock, secret: bytes, *, candidates: int = 1) -> MiniExam:
     """The mini exam (10 minutes) on :func:`passage_bank`, its sitting open."""
-    now = clock.now()
-    with db.session() as session:
-        report = bank_service.import_files(
-            session,
-            [bank_service.UploadFile("bacaan.json", io.BytesIO(passage_bank()))],
-            actor="test",
-            now=now,
-        )
-        assert report.ok, report.errors
-        exam_service.define_exam(
-            session, SMALL_SPEC.format(duration=10), "mini.yaml", actor="test", now=now
-        )
-        exam = exam_service.publish_exam(session, "MINI", actor="test", now=now)
-        sitting = exam_service.create_sitting(
-            session, exam_code="MINI", name="Sesi 1", starts_at=now, actor="test", now=now
-        )
-        rows = [(f"2026{i:06d}", f"Peserta {i}", "umum", "F1") for i in range(1, candidates + 1)]
-        pins = exam_service.import_roster(
-            session,
-            sitting.id,
-            roster_csv(rows),
-            "roster.csv",
-            secret=secret,
-            actor="test",
-            now=now,
-        )
-        proctoring.open_sitting(session, sitting.id, now=now, actor="test")
-        return MiniExam(exam.id, sitting.id, pins)
+    return mini_exam(db, clock, secret, candidates=candidates, bank=("bacaan.json", passage_bank()))
