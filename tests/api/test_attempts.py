@@ -6,26 +6,14 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support.factory import candidate_login as login
 from tests.support.factory import mini_exam
+from tests.support.factory import start_attempt as start
 
 
 @pytest.fixture
 def exam(db, clock, app):
     return mini_exam(db, clock, app.state.secret, candidates=4)
-
-
-def login(client, exam, nomor="2026000001"):
-    response = client.post(
-        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def start(client, headers):
-    response = client.post("/api/v1/attempts/current/start", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def save(client, headers, position, option, seq, flagged=False):

@@ -148,6 +148,22 @@ def mini_exam(
         return MiniExam(exam.id, sitting.id, pins)
 
 
+def candidate_login(client, exam: MiniExam, nomor: str = "2026000001") -> dict[str, str]:
+    """Log a candidate of ``exam`` in through the API (asserting it worked); its auth header."""
+    response = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def start_attempt(client, headers: dict[str, str]) -> dict:
+    """Start the logged-in candidate's attempt (asserting it worked); the attempt's state."""
+    response = client.post("/api/v1/attempts/current/start", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def live_replay_in(db: Database, attempt_id: int) -> dict:
     """The replay of an attempt still being sat, read past the route (which refuses it while
     the candidate sits): a test answering by the key needs to know the key."""
