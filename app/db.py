@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -28,8 +29,22 @@ def normalize_url(url: str) -> str:
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        restrict_sqlite_files(Path(parsed.database))
     return parsed.render_as_string(hide_password=False)
+
+
+def restrict_sqlite_files(path: Path) -> None:
+    """Make the database file (and its WAL and shared-memory files) readable by this user only.
+
+    The file holds answers, PIN digests and audit chains. SQLite creates ``-wal`` and ``-shm``
+    with the mode of the database file, so creating that file 0600 before SQLite opens it
+    covers them; files left by an older version are narrowed too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> Engine:
