@@ -262,21 +262,25 @@ def applied_corrections(session: Session, exam_id: int) -> list[tuple[int, int, 
 
 @dataclass(frozen=True, slots=True)
 class AnswerHistory:
-    """Every accepted answer change of an exam version's finished attempts, as arrays."""
+    """Every accepted answer change of an exam version's finished attempts, as arrays (usually
+    grouped by attempt and position; the caller checks)."""
 
-    attempt_ids: NDArray[np.int64]
-    positions: NDArray[np.int64]
-    options: NDArray[np.int64]  # -1: cleared
-    seqs: NDArray[np.int64]
+    attempt_ids: NDArray[np.integer[Any]]
+    positions: NDArray[np.integer[Any]]
+    options: NDArray[np.integer[Any]]  # -1: cleared
+    seqs: NDArray[np.integer[Any]]
 
 
 # Grouped by attempt so the driver hands over one row of three arrays per attempt rather
-# than a Python row per answer change (11 million of them at 100,000 attempts).
+# than a Python row per answer change (11 million of them at 100,000 attempts). The inner
+# order is the index's (attempt, position), so PostgreSQL streams it without sorting; the
+# caller orders by sequence within a position (and checks the order it relies on).
 _HISTORY = (
-    "SELECT e.attempt_id, array_agg(e.position), "
-    "array_agg(COALESCE(e.option, CAST(-1 AS smallint))), array_agg(e.seq) "
-    "FROM response_events e JOIN attempts a ON a.id = e.attempt_id "
-    "WHERE a.exam_id = {exam} AND a.status = 'finished' GROUP BY e.attempt_id"
+    "SELECT s.attempt_id, array_agg(s.position), array_agg(s.option), array_agg(s.seq) "
+    "FROM (SELECT e.attempt_id, e.position, COALESCE(e.option, CAST(-1 AS smallint)) AS option, "
+    "e.seq FROM response_events e JOIN attempts a ON a.id = e.attempt_id "
+    "WHERE a.exam_id = {exam} AND a.status = 'finished' ORDER BY e.attempt_id, e.position) s "
+    "GROUP BY s.attempt_id"
 )
 
 
@@ -288,7 +292,8 @@ def answer_history(session: Session, exam_id: int) -> AnswerHistory:
             text(
                 "SELECT e.attempt_id, e.position, COALESCE(e.option, -1), e.seq "
                 "FROM response_events e JOIN attempts a ON a.id = e.attempt_id "
-                "WHERE a.exam_id = :exam AND a.status = 'finished'"
+                "WHERE a.exam_id = :exam AND a.status = 'finished' "
+                "ORDER BY e.attempt_id, e.position, e.seq"
             ),
             {"exam": exam_id},
         ).all()
@@ -321,7 +326,7 @@ def _array_loader(element: np.dtype[Any]) -> type[Loader]:
     class NumpyArrayLoader(Loader):
         format = Format.BINARY
 
-        def load(self, data: Buffer) -> NDArray[np.int64]:
+        def load(self, data: Buffer) -> NDArray[np.integer[Any]]:
             raw = bytes(data)
             dimensions = int.from_bytes(raw[0:4], "big")
             if dimensions == 0:
@@ -330,7 +335,7 @@ def _array_loader(element: np.dtype[Any]) -> type[Loader]:
                 msg = "expected a one-dimensional integer array without nulls"
                 raise ValueError(msg)
             cells = np.frombuffer(raw, dtype=element, offset=20)
-            return cells["value"].astype(np.int64)
+            return cells["value"].astype(cells["value"].dtype.newbyteorder("="))
 
     return NumpyArrayLoader
 

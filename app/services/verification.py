@@ -188,7 +188,11 @@ def _answers(
     positions: int,
     reasons: list[list[str]],
 ) -> NDArray[np.int64]:
-    """The newest accepted answer at each position (attempts x positions, -1: blank)."""
+    """The newest accepted answer at each position (attempts x positions, -1: blank).
+
+    The history usually comes grouped by attempt and position (the index's order), so the
+    newest change of each position is found in one pass without sorting 11 million changes.
+    """
     answers = np.full((len(attempt_ids), positions), -1, dtype=np.int64)
     if not len(history.attempt_ids) or not len(attempt_ids):
         return answers
@@ -196,23 +200,26 @@ def _answers(
     rows = np.minimum(rows, len(attempt_ids) - 1)
     # An attempt finished after the attempts were read has history but is not verified now.
     known = attempt_ids[rows] == history.attempt_ids
-    outside = known & ((history.positions < 1) | (history.positions > positions))
-    for row, position in zip(
-        rows[outside].tolist(), history.positions[outside].tolist(), strict=True
-    ):
+    at = history.positions.astype(np.int64)
+    outside = known & ((at < 1) | (at > positions))
+    for row, position in zip(rows[outside].tolist(), at[outside].tolist(), strict=True):
         reasons[row].append(
             f"the answer history names position {position}, the form has {positions}"
         )
     keep = known & ~outside
-    key = rows[keep] * positions + (history.positions[keep] - 1)
-    seqs = history.seqs[keep]
+    key = rows[keep] * positions + (at[keep] - 1)
+    seqs = history.seqs[keep].astype(np.int64)
     options = history.options[keep]
-    order = np.lexsort((seqs, key))
-    ordered = key[order]
-    newest = np.ones(len(ordered), dtype=np.bool_)
-    newest[:-1] = ordered[1:] != ordered[:-1]
-    chosen = order[newest]
-    answers.flat[key[chosen]] = options[chosen]
+    if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+        order = np.lexsort((seqs, key))  # not grouped as read: order it here
+        key, seqs, options = key[order], seqs[order], options[order]
+    # Each (attempt, position) is one run; its newest change is the one with the run's
+    # highest sequence number (a change is accepted only with a higher one).
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    highest = np.maximum.reduceat(seqs, starts)
+    lengths = np.diff(np.r_[starts, len(key)])
+    newest = seqs == np.repeat(highest, lengths)
+    answers.flat[key[newest]] = options[newest]
     return answers
 
 
