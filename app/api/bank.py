@@ -209,6 +209,7 @@ def media(
         # Item images are secret bank content: a candidate's link ends with their exam.
         msg = "this image link ended with the exam"
         raise Unauthorized(msg)
+    candidate_link = allowed
     if not allowed:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -225,6 +226,8 @@ def media(
             # An SVG opened on its own runs nothing and loads nothing.
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
             "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600, immutable",
+            # A candidate's copy must not outlive the exam in the PC's cache (a shared lab PC,
+            # the next session): never stored. Staff browsers may keep theirs a while.
+            "Cache-Control": "no-store" if candidate_link else "private, max-age=3600",
         },
     )
