@@ -381,43 +381,19 @@ EXPLANATION_MARKER = "PEMBAHASAN-RAHASIA"
 def test_no_explanation_reaches_a_live_candidate_before_or_after_finishing(
     client: Any, db: Any, clock: Any
 ) -> None:
-    import io
-
-    from app.services import bank as bank_service
-    from app.services import exams as exam_service
-    from app.services import proctoring
     from tests.conftest import TEST_SECRET
-    from tests.support.factory import SMALL_SPEC, bank_json, roster_csv
+    from tests.support.factory import bank_json, mini_exam
 
     document = json.loads(bank_json())
     for item in document["items"]:
         item["explanation"] = f"<p>{EXPLANATION_MARKER} {item['code']}</p>"
-    now = clock.now()
-    with db.session() as session:
-        report = bank_service.import_files(
-            session,
-            [bank_service.UploadFile("bank.json", io.BytesIO(json.dumps(document).encode()))],
-            actor="test",
-            now=now,
-        )
-        assert report.ok, report.errors
-        exam_service.define_exam(
-            session, SMALL_SPEC.format(duration=10), "mini.yaml", actor="test", now=now
-        )
-        exam_service.publish_exam(session, "MINI", actor="test", now=now)
-        sitting = exam_service.create_sitting(
-            session, exam_code="MINI", name="Sesi 1", starts_at=now, actor="test", now=now
-        )
-        [pin] = exam_service.import_roster(
-            session,
-            sitting.id,
-            roster_csv([("2026000001", "Peserta 1", "umum", "F1")]),
-            "roster.csv",
-            secret=TEST_SECRET.encode(),
-            actor="test",
-            now=now,
-        )
-        proctoring.open_sitting(session, sitting.id, now=now, actor="test")
+    [pin] = mini_exam(
+        db,
+        clock,
+        TEST_SECRET.encode(),
+        candidates=1,
+        bank=("bank.json", json.dumps(document).encode()),
+    ).pins
     login = client.post(
         "/api/v1/candidate/login", json={"nomor_peserta": pin.nomor_peserta, "pin": pin.pin}
     )
