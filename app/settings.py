@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = 20
     # How long a request may queue for a database connection before it is refused (503).
     db_pool_timeout_seconds: float = 60.0
-    token_lifetime_hours: int = 12
+    token_lifetime_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     # Reverse proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); empty: none,

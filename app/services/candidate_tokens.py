@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from app.signing import Signer
 
-#: A token older than this is refused whatever else holds (an exam day is shorter).
-MAX_TOKEN_AGE_SECONDS = 24 * 3600
+#: A token older than this is refused whatever else holds; ``UJIAN_TOKEN_LIFETIME_HOURS``
+#: (default 12) sets the lifetime, and this is its default here only.
+DEFAULT_TOKEN_LIFETIME_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +27,17 @@ class CandidateClaim:
 
 
 class CandidateTokens:
-    """Issues and checks candidate tokens with the server key."""
+    """Issues and checks candidate tokens with the server key; a token older than
+    ``lifetime_seconds`` is refused."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(
+        self, secret: bytes, lifetime_seconds: int = DEFAULT_TOKEN_LIFETIME_SECONDS
+    ) -> None:
+        if lifetime_seconds < 1:
+            msg = f"the candidate token lifetime must be positive, got {lifetime_seconds} s"
+            raise ValueError(msg)
         self._signer = Signer(secret, "candidate-token")
+        self.lifetime_seconds = lifetime_seconds
 
     def issue(self, attempt_id: int, generation: int, issued_at: int) -> str:
         """A token for ``attempt_id`` on the device of ``generation``."""
@@ -48,7 +56,7 @@ class CandidateTokens:
             attempt_id, generation, issued_at = (int(p) for p in parts[:3])
         except ValueError:
             return None
-        if not 0 <= now - issued_at <= MAX_TOKEN_AGE_SECONDS:
+        if not 0 <= now - issued_at <= self.lifetime_seconds:
             return None
         return CandidateClaim(attempt_id, generation, issued_at)
 
