@@ -50,6 +50,7 @@ SECTION = "Exam-day rehearsal"
 #: Errors a candidate may legitimately meet; each is counted on its own, never as an error.
 PAUSED = "AttemptPaused"
 AFTER_DEADLINE = ("DeadlinePassed", "AttemptNotActive")
+MOVE_PENDING = "DeviceMovePending"
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Config:
     url: str | None = None  # an existing database (migrated if needed); else a fresh one
     workdir: Path | None = None
     extra_minutes: int = 1
+    move_share: float = 0.02  # candidates whose PC dies: the proctor approves their move
 
     def resolved(self) -> Config:
         out = Config(**asdict(self))
@@ -97,6 +99,7 @@ class Timeline:
     kills: list[tuple[int, float, float]] = field(default_factory=list)  # server, kill, healthy
     problems: list[str] = field(default_factory=list)
     staff: list[Record] = field(default_factory=list)  # the proctor's requests
+    approvals: int = 0  # device moves the proctor approved
 
 
 def vm_hwm_kib(pid: int) -> int:
@@ -198,6 +201,54 @@ def operate(
         timeline.kills.append((victim, killed, healthy))
 
 
+def approve_moves(
+    prepared: Prepared, fleet: Fleet, timeline: Timeline, done: threading.Event
+) -> None:
+    """The proctor at the console: every second, approve each pending device move of every
+    sitting (a candidate whose PC died waits on the new PC until then). A refused connection
+    (the server killed) is tried again at the next look, like the console's poll."""
+    proctor = staff_token(fleet.urls[0], *prepared.proctor)
+    headers = {"Authorization": f"Bearer {proctor}"}
+    while not done.wait(1.0):
+        for sitting in prepared.sitting_ids:
+            base = fleet.urls[0]
+            try:
+                listed = httpx.get(
+                    f"{base}/api/v1/sittings/{sitting}/move-requests", headers=headers, timeout=30
+                )
+            except httpx.HTTPError:
+                continue
+            if listed.status_code != 200:
+                if listed.status_code < 500:
+                    timeline.problems.append(f"proctor move list: {listed.status_code}")
+                continue
+            for request in listed.json():
+                sent = time.time()
+                path = f"/api/v1/attempts/{request['attempt_id']}/move-requests/{request['id']}"
+                try:
+                    reply = httpx.post(
+                        f"{base}{path}/approve",
+                        json={"reason": f"gladi: PC rusak, pindah ke {request['new_client']}"},
+                        headers=headers,
+                        timeout=60,
+                    )
+                except httpx.HTTPError as exc:
+                    timeline.staff.append(
+                        ("approve_move", 0, sent, time.time(), 0, type(exc).__name__, -1)
+                    )
+                    continue
+                timeline.staff.append(
+                    ("approve_move", 0, sent, time.time(), reply.status_code, "", -1)
+                )
+                if reply.status_code == 200:
+                    timeline.approvals += 1
+                elif reply.status_code != 409 and reply.status_code < 500:
+                    # 409: answered already (a newer login superseded it); 5xx: tried again
+                    timeline.problems.append(
+                        f"proctor approve: {reply.status_code} {reply.text[:200]}"
+                    )
+
+
 def _warm(_: int) -> int:
     time.sleep(0.5)  # hold the worker so each warm-up lands in a different process
     return os.getpid()
@@ -228,11 +279,20 @@ def drive(
             except Exception as exc:
                 timeline.problems.append(f"the operator failed: {type(exc).__name__}: {exc}")
 
+        def approver_body() -> None:
+            try:
+                approve_moves(prepared, fleet, timeline, done)
+            except Exception as exc:
+                timeline.problems.append(f"the proctor failed: {type(exc).__name__}: {exc}")
+
         operator = threading.Thread(target=operator_body, daemon=True)
         operator.start()
+        approver = threading.Thread(target=approver_body, daemon=True)
+        approver.start()
         results: list[ShardResult] = pending.get()
         done.set()
         operator.join(timeout=600)
+        approver.join(timeout=120)
         pool.close()
     finally:
         done.set()
@@ -337,7 +397,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 def classify(records: list[Record], timeline: Timeline, paused: set[int]) -> dict[str, Any]:
     """Sort every non-2xx outcome: expected (a save of the paused sitting during the pause, a
-    save after the deadline), inside the kill window, or an error. ``paused``: the candidates
+    save after the deadline, a login on a new PC waiting for the proctor), inside the kill window, or an error. ``paused``: the candidates
     (indices) of the paused sitting."""
 
     def in_kill_window(server: int, start: float, end: float) -> bool:
@@ -358,6 +418,8 @@ def classify(records: list[Record], timeline: Timeline, paused: set[int]) -> dic
             kinds["paused_409" if inside else "errors_outside"][label] += 1
         elif status == 409 and name in AFTER_DEADLINE and endpoint == "save":
             kinds["refused_after_deadline"][label] += 1
+        elif status == 409 and name == MOVE_PENDING and endpoint == "login":
+            kinds["move_waits"][label] += 1  # a new PC waits for the proctor: by design
         elif in_kill_window(server, start, end):
             kinds["kill_window"][label] += 1
         else:
@@ -512,6 +574,7 @@ def rehearse(config: Config, records_out: Path | None = None) -> Rehearsal:
                 window=config.window,
                 seed=config.seed,
                 extra_minutes=config.extra_minutes,
+                move_share=config.move_share,
             )
             setup_s = time.time() - began
             env = {
@@ -591,6 +654,7 @@ def rehearse(config: Config, records_out: Path | None = None) -> Rehearsal:
                 {"server": s + 1, "at": k - timeline.t0, "restarted_after": h - k}
                 for s, k, h in timeline.kills
             ],
+            "moves_approved": timeline.approvals,
         },
         "overall": overall,
         "endpoints": figures,
@@ -770,6 +834,12 @@ def main() -> None:
     parser.add_argument(
         "--outage", type=float, default=0.0, help="seconds the killed server stays down"
     )
+    parser.add_argument(
+        "--move-share",
+        type=float,
+        default=0.02,
+        help="share of candidates whose PC dies (each move waits for the proctor's approval)",
+    )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--no-readme", action="store_true", help="do not touch bench/README.md")
     args = parser.parse_args()
@@ -793,6 +863,7 @@ def main() -> None:
                 pause_for=args.pause_for,
                 outage=args.outage,
                 seed=args.seed,
+                move_share=args.move_share,
             ),
             records_out=OUT / f"exam_day-{backend}-requests.csv",
         )

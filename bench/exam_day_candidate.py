@@ -33,6 +33,8 @@ ENDING_POLL_S = 1.5  # candidate.js ENDING_POLL_MS
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)  # save-queue.js backs off 1-15 s; time is compressed
 GIVE_UP_S = 120.0
 HOLD_LIMIT_S = 600.0  # a pause the rehearsal's proctor never ended
+MOVE_POLL_S = 1.0  # candidate.js MOVE_POLL_MS, compressed like the rest
+MOVE_WAIT_LIMIT_S = 300.0  # a move the rehearsal's proctor never answered
 STEM = re.compile(r"Soal (\w+) nomor (\d+)")
 OPTION = re.compile(r"Pilihan ([A-F]) untuk")
 
@@ -276,11 +278,41 @@ class Candidate:
             {"nomor_peserta": self.plan.nomor, "pin": self.plan.pin},
             auth=False,
         )
+        if (
+            reply.status == 409
+            and isinstance(reply.body, dict)
+            and reply.body.get("error") == "DeviceMovePending"
+        ):
+            reply = await self.wait_for_approval(str(reply.body["move_token"]))
         if reply.status != 200:
             self.out.anomalies.append(f"login answered {reply.status} {reply.body}")
             raise Ended
         self.token = reply.body["access_token"]
         self.out.attempt_id = int(reply.body["attempt_id"])
+
+    async def wait_for_approval(self, move_token: str) -> Reply:
+        """The attempt runs on the dead PC: this one waits on "menunggu persetujuan pengawas",
+        polling like the screen does, until the proctor approves (its token) or refuses."""
+        self.out.count("moves_waited")
+        limit = time.monotonic() + MOVE_WAIT_LIMIT_S
+        while time.monotonic() < limit:
+            await asyncio.sleep(MOVE_POLL_S)
+            reply = await self.call(
+                "move_status",
+                "POST",
+                "/api/v1/candidate/move-status",
+                {"move_token": move_token},
+                auth=False,
+            )
+            if reply.status != 200:
+                return reply
+            state = reply.body["state"]
+            if state == "approved":
+                self.out.count("moves_approved")
+                return Reply(200, reply.body, reply.uncertain)
+            if state != "pending":
+                return Reply(409, reply.body, reply.uncertain)
+        return Reply(0, f"no answer to the move after {MOVE_WAIT_LIMIT_S:.0f} s", False)
 
     async def move(self) -> None:
         """The PC dies; the candidate logs in on another one with the same PIN."""

@@ -369,7 +369,10 @@ def prepare(
             proctoring.open_sitting(session, sitting.id, now=now, actor="bench")
             pins += [(p.nomor_peserta, p.pin, sitting.id) for p in issued]
             sitting_ids.append(sitting.id)
-        exams.assign_proctor(session, sitting_ids[0], proctor[0], actor="bench", now=now)
+        # One proctor for every sitting: the pause is in the first, and a move to another PC in
+        # any sitting waits for the proctor's approval.
+        for sitting_id in sitting_ids:
+            exams.assign_proctor(session, sitting_id, proctor[0], actor="bench", now=now)
     db.dispose()
     plans = candidate_plans(
         exam,

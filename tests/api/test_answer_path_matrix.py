@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.api.answer_path import MAX_BODY, AnswerPath
 from app.clock import Clock
@@ -30,7 +30,8 @@ from app.main import create_app
 from app.settings import Settings
 from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.integrity import ItemViewBatch
-from app.services import proctoring
+from app.models.sitting import Sitting
+from app.services import device_moves, proctoring
 from tests.conftest import make_settings
 from tests.support.factory import MiniExam, mini_exam
 
@@ -296,9 +297,45 @@ def _voided(run: Run) -> None:
     run.proctor(proctoring.void_attempt, run.attempt_id)
 
 
+def _second_pc_login(run: Run) -> int:
+    """The candidate logs in on another PC: the move waits for the proctor (its request id)."""
+    response = run.client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": run.nomor, "pin": run.pin}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "DeviceMovePending"
+    return int(response.json()["request_id"])
+
+
+def _move_waiting(run: Run) -> None:
+    _in_progress(run)
+    _second_pc_login(run)  # until the proctor answers, this device keeps writing
+
+
 def _moved_by_login(run: Run) -> None:
     _in_progress(run)
-    run.login()  # the candidate logs in on another PC; this device keeps the old token
+    request_id = _second_pc_login(run)
+    with run.db.session() as session:  # the proctor approves; this device keeps the old token
+        device_moves.approve(
+            session, run.attempt_id, request_id, now=run.clock.now(), actor="test", reason="matrix"
+        )
+
+
+def _set_device_moves(run: Run, rule: str | None) -> None:
+    with run.db.session() as session:
+        session.execute(
+            update(Sitting).where(Sitting.id == run.sitting_id).values(device_moves=rule)
+        )
+
+
+def _moved_by_automatic_login(run: Run) -> None:
+    _set_device_moves(run, "automatic")
+    _in_progress(run)
+    run.login()  # the sitting lets a login move the attempt at once
+
+
+def _undo_automatic(run: Run) -> None:
+    _set_device_moves(run, None)
 
 
 def _moved_by_proctor(run: Run) -> None:
@@ -328,7 +365,14 @@ STATES = [
     State("past grace", _past_grace, (409, "DeadlinePassed")),
     State("finished", _finished, (409, "AttemptNotActive")),
     State("voided", _voided, (409, "AttemptNotActive")),
-    State("moved by a login elsewhere", _moved_by_login, (401, "DeviceReplaced")),
+    State("a login elsewhere waiting for the proctor", _move_waiting, (200, None)),
+    State("moved by an approved login elsewhere", _moved_by_login, (401, "DeviceReplaced")),
+    State(
+        "moved by a login elsewhere (automatic)",
+        _moved_by_automatic_login,
+        (401, "DeviceReplaced"),
+        _undo_automatic,
+    ),
     State("moved by the proctor", _moved_by_proctor, (401, "DeviceReplaced")),
 ]
 

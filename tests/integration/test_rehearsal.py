@@ -1,8 +1,9 @@
 """A small exam-day rehearsal on the suite's database: real server processes (one on SQLite,
 two on PostgreSQL), 30 candidates in a one-minute exam with a proctor's pause, a SIGKILL and
-a restart; afterwards no acknowledged answer may be missing, every attempt must be finished
-and scored, and the published ranking must equal a recount from the raw answer history. The
-same checks, fed a lost answer, a wrong one, a phantom one or a reordered ranking, must fail."""
+a restart, and PCs that die mid-exam whose candidates move only once the proctor approves;
+afterwards no acknowledged answer may be missing, every attempt must be finished and scored,
+and the published ranking must equal a recount from the raw answer history. The same checks,
+fed a lost answer, a wrong one, a phantom one or a reordered ranking, must fail."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_exam_day_rehearsal_loses_nothing_and_ranks_exactly(database_url, db, tm
             clients=1,
             replays=10,
             extra_minutes=0,  # the accommodation would double a one-minute exam
+            move_share=0.2,  # several PCs die; each move waits for the proctor's approval
             seed=7,
         )
     )
@@ -57,6 +59,12 @@ def test_exam_day_rehearsal_loses_nothing_and_ranks_exactly(database_url, db, tm
     assert checks["replays_checked"] == 10
     assert report["candidates"]["reloads"]
     assert report["candidates"]["drops"]
+    # Every PC that died was replaced only by the proctor's approval, nothing lost meanwhile.
+    moves = report["candidates"]["moves"]
+    assert moves > 0
+    assert report["candidates"]["moves_waited"] == moves
+    assert report["candidates"]["moves_approved"] == moves
+    assert report["timeline"]["moves_approved"] == moves
 
     # The checks can fail: tamper with what the candidates were told, and with the ranking.
     state = load(done.prepared, tmp_path / "var")
