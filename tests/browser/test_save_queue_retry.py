@@ -22,11 +22,14 @@ NOMOR = "2026000001"
 SAVES = "**/api/v1/attempts/current/responses/**"
 
 
+Reply = tuple[int, dict[str, Any], dict[str, str]]
+
+
 class Replies:
     """Answers the first ``len(replies)`` saves with the given (status, body, headers); lets
     every later one through to the server. Records when each save arrived."""
 
-    def __init__(self, *replies: tuple[int, dict[str, Any], dict[str, str]]) -> None:
+    def __init__(self, *replies: Reply) -> None:
         self.replies = list(replies)
         self.arrivals: list[float] = []
 
@@ -53,16 +56,27 @@ def settle(page: Any, replies: Replies, count: int, quiet_ms: int) -> None:
     page.wait_for_timeout(quiet_ms)
 
 
-def test_a_refusal_is_not_sent_again(page, server, exam):
+def sitting_with_saves_answered(page: Any, exam: Any, *replies: Reply) -> Replies:
+    """Log the candidate in and start; the first saves then get ``replies`` (see `Replies`)."""
     log_in(page, NOMOR, exam.pin_of(NOMOR))
     start(page)
-    locked = {
-        "error": "AdaptiveLocked",
-        "detail": "this item is answered; an adaptive section does not go back",
-        "retryable": False,
-    }
-    replies = Replies((409, locked, {}))
-    page.route(SAVES, replies)
+    routed = Replies(*replies)
+    page.route(SAVES, routed)
+    return routed
+
+
+def envelope(error: str, detail: str, *, retryable: bool) -> dict[str, Any]:
+    """The server's error body."""
+    return {"error": error, "detail": detail, "retryable": retryable}
+
+
+def test_a_refusal_is_not_sent_again(page, server, exam):
+    locked = envelope(
+        "AdaptiveLocked",
+        "this item is answered; an adaptive section does not go back",
+        retryable=False,
+    )
+    replies = sitting_with_saves_answered(page, exam, (409, locked, {}))
     answer(page, "A")
     # The old queue retried what no list named after 1 s, 2 s, 4 s...: in 3.5 s, twice.
     settle(page, replies, 1, 3_500)
@@ -77,15 +91,14 @@ def test_a_refusal_is_not_sent_again(page, server, exam):
 
 
 def test_an_outage_is_sent_again_after_retry_after(page, server, exam):
-    log_in(page, NOMOR, exam.pin_of(NOMOR))
-    start(page)
-    down = {
-        "error": "Unavailable",
-        "detail": "the answer could not be stored right now; it will be retried",
-        "retryable": True,
-    }
-    replies = Replies((503, down, {"Retry-After": "2"}), (503, down, {}))
-    page.route(SAVES, replies)
+    down = envelope(
+        "Unavailable",
+        "the answer could not be stored right now; it will be retried",
+        retryable=True,
+    )
+    replies = sitting_with_saves_answered(
+        page, exam, (503, down, {"Retry-After": "2"}), (503, down, {})
+    )
     answer(page, "C")
     page.wait_for_selector('#save-state[data-state="offline"]')
     wait_saved(page, timeout=20_000)
@@ -98,15 +111,12 @@ def test_an_outage_is_sent_again_after_retry_after(page, server, exam):
 
 
 def test_an_internal_error_keeps_the_answer_for_the_next_change(page, server, exam):
-    log_in(page, NOMOR, exam.pin_of(NOMOR))
-    start(page)
-    broken = {
-        "error": "InternalError",
-        "detail": "an unexpected error occurred; it has been logged with this request's id",
-        "retryable": False,
-    }
-    replies = Replies((500, broken, {}))
-    page.route(SAVES, replies)
+    broken = envelope(
+        "InternalError",
+        "an unexpected error occurred; it has been logged with this request's id",
+        retryable=False,
+    )
+    replies = sitting_with_saves_answered(page, exam, (500, broken, {}))
     answer(page, "D")
     settle(page, replies, 1, 2_500)
     # Not resent in a loop, not lost either: it waits, and the candidate sees it is not saved.
