@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -432,19 +432,29 @@ def _check_attempt_arrays(
     return forms_arr, responses_arr
 
 
-def _check_form_range(table: PointsTable, block_forms: NDArray[np.integer], lo: int) -> None:
-    if block_forms.size == 0:
+def _refuse_outside(
+    block: NDArray[np.integer], low: int, high: int, lo: int, what: Callable[[int], str]
+) -> None:
+    # Names the first cell of ``block`` outside ``low <= v < high``: ``what(v)`` says why, after
+    # the attempt row (offset by the block's first row ``lo``) and position.
+    if block.size == 0 or (block.min() >= low and block.max() < high):
         return
-    if block_forms.min() < 0 or block_forms.max() >= table.n_items:
-        bad = (block_forms < 0) | (block_forms >= table.n_items)
-        row, position = (int(v) for v in np.argwhere(bad)[0])
-        raise InvalidResponse(
-            f"attempt row {lo + row}, position {position}: item row "
-            f"{int(block_forms[row, position])} is not in the points table "
-            f"({table.n_items} rows)",
-            attempt_row=lo + row,
-            position=position,
-        )
+    row, position = (int(v) for v in np.argwhere((block < low) | (block >= high))[0])
+    raise InvalidResponse(
+        f"attempt row {lo + row}, position {position}: {what(int(block[row, position]))}",
+        attempt_row=lo + row,
+        position=position,
+    )
+
+
+def _check_form_range(table: PointsTable, block_forms: NDArray[np.integer], lo: int) -> None:
+    _refuse_outside(
+        block_forms,
+        0,
+        table.n_items,
+        lo,
+        lambda v: f"item row {v} is not in the points table ({table.n_items} rows)",
+    )
 
 
 def _check_ranges(
@@ -454,18 +464,13 @@ def _check_ranges(
     lo: int,
 ) -> None:
     _check_form_range(table, block_forms, lo)
-    if block_responses.size == 0:
-        return
-    if block_responses.min() < BLANK or block_responses.max() >= MAX_OPTIONS:
-        bad = (block_responses < BLANK) | (block_responses >= MAX_OPTIONS)
-        row, position = (int(v) for v in np.argwhere(bad)[0])
-        raise InvalidResponse(
-            f"attempt row {lo + row}, position {position}: response "
-            f"{int(block_responses[row, position])} is neither an option index "
-            f"(0-{MAX_OPTIONS - 1}) nor -1 for blank",
-            attempt_row=lo + row,
-            position=position,
-        )
+    _refuse_outside(
+        block_responses,
+        BLANK,
+        MAX_OPTIONS,
+        lo,
+        lambda v: f"response {v} is neither an option index (0-{MAX_OPTIONS - 1}) nor -1 for blank",
+    )
 
 
 def _raise_unscorable(
