@@ -556,6 +556,19 @@ def _motion_frames(paths: dict[str, list[int]]) -> list[Figure]:
     return frames
 
 
+def _two_marker_series(
+    level: str, paths: dict[str, list[int]], wrong: list[dict[str, int]], rule: str
+) -> FigItem:
+    """A series of markers moving along ``paths`` (five places each: four shown, the fifth is
+    the answer); ``wrong`` are the distractors' placements. No two markers may share a place."""
+    _check_no_overlap(*({k: v[i] for k, v in paths.items()} for i in range(5)))
+    _check_no_overlap(*wrong)
+    key = {kind: places[4] for kind, places in paths.items()}
+    return _series(
+        level, _motion_frames(paths), [frame_with(key)] + [frame_with(w) for w in wrong], rule
+    )
+
+
 def _check_no_overlap(*placements: dict[str, int]) -> None:
     for markers in placements:
         places = [p % 8 for p in markers.values()]
@@ -620,39 +633,30 @@ def items() -> list[FigItem]:
             "titik hitam berpindah satu tempat searah jarum jam",
         )
     )
-    tri_path = [5, 3, 1, 7, 5]
-    paths = {"dot": dot_path, "triangle": tri_path}
-    _check_no_overlap(*({k: v[i] for k, v in paths.items()} for i in range(5)))
-    wrong = [
-        {"dot": 4, "triangle": 3},
-        {"dot": 3, "triangle": 5},
-        {"dot": 5, "triangle": 3},
-        {"dot": 6, "triangle": 5},
-    ]
-    _check_no_overlap(*wrong)
     out.append(
-        _series(
+        _two_marker_series(
             "medium",
-            _motion_frames(paths),
-            [frame_with({"dot": 4, "triangle": 5})] + [frame_with(w) for w in wrong],
+            {"dot": dot_path, "triangle": [5, 3, 1, 7, 5]},
+            [
+                {"dot": 4, "triangle": 3},
+                {"dot": 3, "triangle": 5},
+                {"dot": 5, "triangle": 3},
+                {"dot": 6, "triangle": 5},
+            ],
             "titik hitam berpindah satu tempat searah jarum jam, segitiga dua tempat berlawanan "
             "arah jarum jam",
         )
     )
-    paths = {"dot": [0, 1, 3, 6, 10], "square": [5, 3, 1, 7, 5]}
-    _check_no_overlap(*({k: v[i] for k, v in paths.items()} for i in range(5)))
-    wrong = [
-        {"dot": 1, "square": 5},
-        {"dot": 3, "square": 5},
-        {"dot": 2, "square": 3},
-        {"dot": 2, "square": 7},
-    ]
-    _check_no_overlap(*wrong)
     out.append(
-        _series(
+        _two_marker_series(
             "hard",
-            _motion_frames(paths),
-            [frame_with({"dot": 10, "square": 5})] + [frame_with(w) for w in wrong],
+            {"dot": [0, 1, 3, 6, 10], "square": [5, 3, 1, 7, 5]},
+            [
+                {"dot": 1, "square": 5},
+                {"dot": 3, "square": 5},
+                {"dot": 2, "square": 3},
+                {"dot": 2, "square": 7},
+            ],
             "titik hitam berpindah 1, 2, 3, lalu 4 tempat searah jarum jam; persegi hitam "
             "berpindah dua tempat berlawanan arah jarum jam",
         )
