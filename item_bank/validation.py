@@ -382,11 +382,8 @@ def build_item(
     report = _Report(file, raw)
 
     code = _required_text(report, "code", raw.code, rules, "missing")
-    if code is not None and not CODE_PATTERN.fullmatch(code):
-        report.add(
-            "code",
-            f"{_describe(code)} is not a valid code: use 1-64 letters, digits, '.', '_' or '-'",
-        )
+    if code is not None:
+        _check_code(report, code, "code")
 
     section = _required_text(report, "section", raw.section, rules, "missing")
     if section is not None:
@@ -513,12 +510,8 @@ def build_stimulus(
         report.add("stem", f"{REFUSED_CONTENT}: {STIMULUS_NOT_ACCEPTED}")
         return report.problems
     code = _required_text(report, "code", raw.code, rules, "missing passage code")
-    if code is not None and not CODE_PATTERN.fullmatch(code):
-        report.add(
-            "code",
-            f"{_describe(code)} is not a valid passage code: use 1-64 letters, digits, '.', '_'"
-            " or '-'",
-        )
+    if code is not None:
+        _check_code(report, code, "passage code")
     text = _required_text(report, "stem", raw.content, rules, "empty passage")
     content = "" if text is None else _html(report, "stem", text)
     title = _text(report, "title", raw.title, rules) or ""
@@ -538,6 +531,14 @@ STIMULUS_NOT_ACCEPTED = (
     "shared passages (stimuli) are not accepted by this import: the item would be shown"
     " without the text its question is about"
 )
+
+
+def _check_code(report: _Report, code: str, noun: str) -> None:
+    if not CODE_PATTERN.fullmatch(code):
+        report.add(
+            "code",
+            f"{_describe(code)} is not a valid {noun}: use 1-64 letters, digits, '.', '_' or '-'",
+        )
 
 
 def _check_section(report: _Report, section: str, rules: Rules) -> None:
