@@ -25,7 +25,7 @@ from app.schemas.candidate import (
 )
 from app.services import adaptive, attempts, integrity
 from app.services.autosave import SaveOutcome, SaveRequest
-from app.services.candidate_tokens import CandidateClaim
+from app.services.candidate_tokens import CandidateClaim, end_token
 from app.services.container import Services
 from app.services.refusals import AdaptivePosition
 from app.services.throttle import Policy
@@ -189,6 +189,20 @@ def login(body: CandidateLogin, request: Request, session: SessionDep, svc: Serv
     return CandidateToken(
         access_token=outcome.access_token, attempt_id=outcome.attempt_id, moved=outcome.moved
     )
+
+
+@router.post(
+    "/candidate/logout",
+    status_code=204,
+    responses=error_doc(401),
+    summary="Candidate: log out (ends this token; the attempt itself is unchanged)",
+)
+@in_transaction
+def logout(claim: CandidateDep, session: SessionDep) -> Response:
+    """The token is refused from now on; on a shared PC, nobody after the candidate can use
+    the screen they left."""
+    end_token(session, claim)
+    return Response(status_code=204)
 
 
 def _finish_if_expired(svc: Services, claim: CandidateClaim) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from app.repositories import attempts as repo
 from app.signing import Signer
 
 #: A token older than this is refused whatever else holds; ``UJIAN_TOKEN_LIFETIME_HOURS``
@@ -59,6 +62,20 @@ class CandidateTokens:
         if not 0 <= now - issued_at <= self.lifetime_seconds:
             return None
         return CandidateClaim(attempt_id, generation, issued_at)
+
+
+def end_token(session: Session, claim: CandidateClaim) -> bool:
+    """A candidate's logout: retire the device generation of ``claim``, which ends its token
+    (and only it: an older token is already ended). False if a later login had ended it.
+
+    Logging in again afterwards is a login like any other (while the attempt runs, the sitting's
+    device-move rule applies).
+    """
+    attempt = repo.attempt_for_update(session, claim.attempt_id)
+    if attempt is None or attempt.device_generation != claim.generation:
+        return False
+    repo.bump_generation(session, claim.attempt_id)
+    return True
 
 
 def pin_digest(secret: bytes, sitting_id: int, pin: str) -> str:

@@ -1,4 +1,5 @@
-"""How a candidate token ends: after ``UJIAN_TOKEN_LIFETIME_HOURS`` (not a fixed day)."""
+"""How a candidate token ends: after ``UJIAN_TOKEN_LIFETIME_HOURS`` (not a fixed day), or at
+the candidate's logout (that token only)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,22 @@ def test_candidate_tokens_honour_the_configured_lifetime(short_lived, db, clock)
     expired = short_lived.get("/api/v1/attempts/current", headers=headers)
     assert expired.status_code == 401, expired.text
     assert expired.json()["error"] == "Unauthorized"
+
+
+def test_logout_ends_that_token_only(client, db, clock, app):
+    exam = mini_exam(db, clock, app.state.secret, candidates=1)
+    first = candidate_login(client, exam, "2026000001")
+    assert client.post("/api/v1/candidate/logout", headers=first).status_code == 204
+    ended = client.get("/api/v1/attempts/current", headers=first)
+    assert ended.status_code in (401, 409), ended.text
+    assert ended.json()["retryable"] is False
+    # Logging in again gives a working token; the ended one cannot end it.
+    second = candidate_login(client, exam, "2026000001")
+    assert client.post("/api/v1/candidate/logout", headers=first).status_code == 204
+    assert client.get("/api/v1/attempts/current", headers=second).status_code == 200
+
+
+def test_logout_needs_a_candidate_token(client):
+    refused = client.post("/api/v1/candidate/logout")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "Unauthorized"

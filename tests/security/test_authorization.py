@@ -196,6 +196,8 @@ TABLE: dict[tuple[str, str], Access] = {
     ),
     # candidate
     ("POST", "/api/v1/candidate/login"): Access(PUBLIC, json=_candidate_login),
+    # ends the candidate's token: after the others
+    ("POST", "/api/v1/candidate/logout"): Access(CANDIDATE, fresh_token=True, last=True),
     ("GET", "/api/v1/attempts/current"): Access(CANDIDATE),
     ("GET", "/api/v1/attempts/current/clock"): Access(CANDIDATE),
     ("POST", "/api/v1/attempts/current/start"): Access(CANDIDATE),
@@ -474,6 +476,9 @@ def _json(text: str) -> Any:
 def problems(world: World, method: str, template: str, access: Access, caller: str) -> list[str]:
     """How ``caller``'s answer breaks the route's rule (empty: it does not)."""
     answer = call(world, method, template, access, caller)
+    if access.fresh_token and access.rule.kind == "candidate" and caller.startswith("candidate_"):
+        # The route ended the candidate's token: a new login for the tests after it.
+        world.login(caller[-1])
     status, found = answer.status_code, []
     where = f"{caller}: {method} {template} -> {status}"
     if status >= 500:
