@@ -19,6 +19,7 @@ from app.errors import install_error_handlers
 from app.middleware.body_limit import BodyLimitMiddleware, upload_limits
 from app.observability import RequestIdMiddleware
 from app.services import audit
+from app.services.autosave import SaveRateLimit
 from app.services.candidate_tokens import CandidateTokens
 from app.services.container import Services
 from app.settings import Settings, get_settings
@@ -42,6 +43,9 @@ def create_app(
     # Candidate tokens last UJIAN_TOKEN_LIFETIME_HOURS, like staff tokens.
     services.tokens = CandidateTokens(
         services.secret, lifetime_seconds=settings.token_lifetime_hours * 3600
+    )
+    services.writer.rate_limit = SaveRateLimit(
+        services.clock, rate=settings.save_rate_per_second, burst=settings.save_burst
     )
     # Every audit event's hash is keyed by a sub-key of this secret.
     audit.use_secret(services.secret)

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Answers arriving this long after the deadline still count: the request left the PC in time
     # but crossed a slow network.
     save_grace_seconds: float = Field(default=5.0, ge=0.0)
+    # Saves per attempt: a sustained rate with bursts (a person answers far slower); more get
+    # 429 with Retry-After, and the screen sends them again after it.
+    save_rate_per_second: float = Field(default=2.0, gt=0.0)
+    save_burst: int = Field(default=40, ge=1)
     sweeper_interval_seconds: float = Field(default=2.0, gt=0.0)
     # Request bodies: every route takes at most max_request_bytes, counted while the body is
     # read (app/middleware/body_limit.py); bank imports and rosters have their own limits.

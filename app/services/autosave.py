@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.clock import Clock
 from app.db import Database
-from app.errors import AppError, NotFound, Unavailable
+from app.errors import AppError, NotFound, TooManyRequests, Unavailable
 from app.services.refusals import DeadlinePassed, as_app_error
 from exam_day.attempt import remaining_seconds, save_refusal
 from exam_day.errors import AdaptivePosition, AttemptNotStarted, NoSuchPosition, UnknownOption
@@ -136,8 +136,44 @@ def _settle(
             future.set_result(outcome)
 
 
+class SaveRateLimit:
+    """Saves per attempt: ``rate`` a second with bursts of ``burst`` (a token bucket per attempt,
+    on the service's clock), so one device cannot flood the writer and the answer history.
+
+    Checked on the event loop before a save is queued (one thread: no lock). A refused save gets
+    429 with ``Retry-After``; the screen's save queue waits that long and sends it again.
+    """
+
+    def __init__(self, clock: Clock, *, rate: float, burst: int, capacity: int = 100_000) -> None:
+        if rate <= 0 or burst < 1:
+            msg = f"save rate limit: rate must be > 0 and burst >= 1, got {rate}/s, {burst}"
+            raise ValueError(msg)
+        self._clock = clock
+        self.rate = rate
+        self.burst = burst
+        self._capacity = capacity
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    def retry_after(self, attempt_id: int) -> float | None:
+        """Take one save from the attempt's bucket: None if admitted, else seconds to wait."""
+        now = self._clock.now().timestamp()
+        tokens, last = self._buckets.get(attempt_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
+        if tokens < 1.0:
+            self._buckets[attempt_id] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+        if len(self._buckets) >= self._capacity and attempt_id not in self._buckets:
+            # Full buckets carry no information: forget them all rather than grow without end.
+            self._buckets.clear()
+        self._buckets[attempt_id] = (tokens - 1.0, now)
+        return None
+
+
 class AutosaveWriter:
     """The group-commit writer of one process (a daemon thread)."""
+
+    #: Per-attempt save limit (set by the application from its settings); None: no limit.
+    rate_limit: SaveRateLimit | None = None
 
     def __init__(
         self,
@@ -186,6 +222,11 @@ class AutosaveWriter:
         if self._thread is None or self._stopping:
             msg = "the service is shutting down; retry"
             raise Unavailable(msg)
+        if self.rate_limit is not None:
+            wait = self.rate_limit.retry_after(request.attempt_id)
+            if wait is not None:
+                msg = "too many saves from this exam at once; this one is sent again shortly"
+                raise TooManyRequests(msg, retry_after=wait)
         self._queue.put(_Pending(request, future, loop))
         return await future
 
