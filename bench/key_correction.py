@@ -193,6 +193,13 @@ def build(url: str, n: int, n_formations: int, secret: str) -> tuple[str, str]:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
+        # Every stored answer has its history row, as the answer path writes them: publishing
+        # recomputes each result from that history first and refuses on any mismatch.
+        cur.execute(
+            "INSERT INTO response_events (attempt_id, position, option, flagged, seq, at, "
+            "device_generation) SELECT attempt_id, position, option, flagged, seq, saved_at, 1 "
+            "FROM responses"
+        )
         cur.execute("ANALYZE")
     with db.session() as session:
         rankings.publish(

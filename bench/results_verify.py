@@ -3,9 +3,8 @@
 Run:  .venv/bin/python -m bench.results_verify [--attempts 100000] [--formations 50]
 
 Builds (outside the timing) the key-correction bench's exam (bench/key_correction.py): 100,000
-finished SKD attempts, 110 answers each, with their results; here the answer history the answer
-path writes beside each answer (``response_events``, 11 million rows) is added before the
-ranking is published. Then times :func:`app.services.verification.verify` (what ``ujian
+finished SKD attempts, 110 answers each, with their results and the answer history the answer
+path writes beside each answer (``response_events``, 11 million rows). Then times :func:`app.services.verification.verify` (what ``ujian
 results verify EXAM``, the committee route and every publication run): once on the clean
 exam, once after a few stored results and one answer were edited, which it must name.
 Target: under 60 s. Prints the table for bench/README.md.
@@ -17,35 +16,15 @@ import argparse
 import os
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from app.db import connect
-from app.services import rankings, verification
+from app.services import verification
 from app.settings import Mode, Settings
 from bench import key_correction
-
-#: Written beside each stored answer, as the answer path does.
-HISTORY = (
-    "INSERT INTO response_events (attempt_id, position, option, flagged, seq, at, "
-    "device_generation) SELECT attempt_id, position, option, flagged, seq, saved_at, 1 "
-    "FROM responses"
-)
-
-
-def _publish_with_history(publish: Callable[..., Any]) -> Callable[..., Any]:
-    """The set-up's publication, preceded by writing the answer history of every answer."""
-
-    def run(session: Session, exam_code: str, **kwargs: Any) -> Any:
-        session.execute(text(HISTORY))
-        session.execute(text("ANALYZE response_events"))
-        return publish(session, exam_code, **kwargs)
-
-    return run
 
 
 def _timed(db: Any, code: str) -> tuple[float, verification.Verification]:
@@ -66,14 +45,9 @@ def main() -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = admin.rsplit("/", 1)[0] + f"/{name}"
-    original = rankings.publish
     try:
         started = time.perf_counter()
-        key_correction.rankings.publish = _publish_with_history(original)  # type: ignore[attr-defined]
-        try:
-            code, _item = key_correction.build(url, args.attempts, args.formations, secret)
-        finally:
-            key_correction.rankings.publish = original  # type: ignore[attr-defined]
+        code, _item = key_correction.build(url, args.attempts, args.formations, secret)
         setup = time.perf_counter() - started
         db = connect(Settings(mode=Mode.PRODUCTION, database_url=url, secret_key=secret))
         clean_seconds, clean = _timed(db, code)
