@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from app.api.responses import error_doc
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import AdminUser, ClockDep, ReadSessionDep, SessionDep, SettingsDep
 from app.errors import Unauthorized, envelope
 from app.models.bank import ItemVersion
@@ -18,7 +18,7 @@ from app.services import bank as bank_service
 from app.services import staff as staff_service
 from app.services.media_links import media_link_valid
 
-router = APIRouter(prefix="/api/v1", tags=["item bank"])
+router = ApiRouter(prefix="/api/v1", tags=["item bank"])
 
 
 @router.post(
@@ -27,7 +27,6 @@ router = APIRouter(prefix="/api/v1", tags=["item bank"])
     responses=error_doc(401, 403, 413, 422),
     summary="Admin: import bank files (JSON, CSV, XLSX, QTI XML or ZIP), all or nothing",
 )
-@in_transaction
 def import_items(
     principal: AdminUser,
     session: SessionDep,
@@ -102,7 +101,6 @@ def _summary(row: ItemVersion) -> ItemSummary:
 @router.get(
     "/items", response_model=ItemPage, responses=error_doc(401, 403), summary="Admin: search items"
 )
-@in_transaction
 def list_items(
     _principal: AdminUser,
     session: ReadSessionDep,
@@ -136,7 +134,6 @@ def list_items(
     responses=error_doc(401, 403, 404),
     summary="Admin: every version of an item",
 )
-@in_transaction
 def item_versions(code: str, _principal: AdminUser, session: ReadSessionDep) -> list[ItemSummary]:
     """Old versions stay reachable: forms that used them show exactly what was seen."""
     return [_summary(r) for r in bank_service.item_versions(session, code)]
@@ -148,7 +145,6 @@ def item_versions(code: str, _principal: AdminUser, session: ReadSessionDep) -> 
     responses=error_doc(401, 403, 404, 409),
     summary="Admin: retire or activate an item",
 )
-@in_transaction
 def change_status(
     code: str, body: ItemStatusChange, principal: AdminUser, session: SessionDep, clock: ClockDep
 ) -> ItemSummary:
@@ -165,7 +161,6 @@ def change_status(
     responses=error_doc(401, 403),
     summary="Admin: section codes items may use",
 )
-@in_transaction
 def list_sections(_principal: AdminUser, session: ReadSessionDep) -> list[SectionOut]:
     """Items of other sections are refused at import."""
     return [SectionOut(code=s.code, name=s.name) for s in bank_service.sections(session)]
@@ -177,7 +172,6 @@ def list_sections(_principal: AdminUser, session: ReadSessionDep) -> list[Sectio
     responses=error_doc(401, 403, 422),
     summary="Admin: add a section code",
 )
-@in_transaction
 def add_section(
     body: SectionIn, principal: AdminUser, session: SessionDep, clock: ClockDep
 ) -> SectionOut:
@@ -192,7 +186,6 @@ def add_section(
     responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}, **error_doc(401, 404)},
     summary="Staff, or a candidate through the signed link in their own form: an item image",
 )
-@in_transaction
 def media(
     sha256: str,
     request: Request,

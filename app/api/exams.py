@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, TypedDict
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from app.api.responses import IdPath, error_doc
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import ClockDep, CommitteeUser, ReadSessionDep, SessionDep
 from app.errors import AppError
 from app.models.exam import ExamVersion
@@ -42,7 +42,7 @@ from app.services import roster as roster_service
 from app.services.calibration import CalibrationRun, CalibrationSummary
 from app.services.corrections import CorrectionReport
 
-router = APIRouter(prefix="/api/v1", tags=["committee"])
+router = ApiRouter(prefix="/api/v1", tags=["committee"])
 
 _SPEC_BODY: dict[str, object] = {
     "requestBody": {
@@ -109,7 +109,6 @@ async def _spec_body(request: Request) -> tuple[bytes, str]:
     responses=error_doc(401, 403, 413, 422),
     summary="Committee: define an exam (a draft version)",
 )
-@in_transaction
 def define(
     spec: Annotated[tuple[bytes, str], Depends(_spec_body)],
     principal: CommitteeUser,
@@ -131,7 +130,6 @@ def define(
     responses=error_doc(401, 403),
     summary="Committee: exams (newest version of each)",
 )
-@in_transaction
 def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Every exam's newest version."""
     return [exam_out(e) for e in exam_service.latest_exams(session)]
@@ -143,7 +141,6 @@ def list_exams(_principal: CommitteeUser, session: ReadSessionDep) -> list[ExamO
     responses=error_doc(401, 403, 404),
     summary="Committee: every version of an exam",
 )
-@in_transaction
 def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> list[ExamOut]:
     """Versions oldest first, with their specs."""
     return [exam_out(e, with_spec=True) for e in exam_service.exam_versions(session, code)]
@@ -155,7 +152,6 @@ def exam_versions(code: str, _principal: CommitteeUser, session: ReadSessionDep)
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: publish (freeze) the newest version",
 )
-@in_transaction
 def publish(code: str, principal: CommitteeUser, session: SessionDep, clock: ClockDep) -> ExamOut:
     """Refused with 409 ``BlueprintShortfall`` naming every section/topic/stratum the bank
     cannot fill (needed, available)."""
@@ -170,7 +166,6 @@ def publish(code: str, principal: CommitteeUser, session: SessionDep, clock: Clo
     responses=error_doc(401, 403, 409, 422),
     summary="Committee: schedule a sitting",
 )
-@in_transaction
 def create_sitting(
     body: SittingIn, principal: CommitteeUser, session: SessionDep, clock: ClockDep
 ) -> SittingOut:
@@ -195,7 +190,6 @@ def create_sitting(
     responses=error_doc(401, 403),
     summary="Committee: every sitting",
 )
-@in_transaction
 def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[SittingOut]:
     """Sittings by start time."""
     return [sitting_out(session, s) for s in exam_service.sittings(session)]
@@ -207,7 +201,6 @@ def list_sittings(_principal: CommitteeUser, session: ReadSessionDep) -> list[Si
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: register a roster CSV and issue one-time PINs",
 )
-@in_transaction
 def import_roster(
     sitting_id: IdPath,
     file: Annotated[
@@ -251,7 +244,6 @@ def import_roster(
     responses=error_doc(401, 403, 404),
     summary="Committee: assign a proctor to a sitting",
 )
-@in_transaction
 def assign_proctor(
     sitting_id: IdPath,
     body: ProctorIn,
@@ -271,7 +263,6 @@ def assign_proctor(
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: replay exactly what a candidate saw, with every answer change",
 )
-@in_transaction
 def replay(
     attempt_id: IdPath, principal: CommitteeUser, session: SessionDep, request: Request
 ) -> ReplayOut:
@@ -296,7 +287,6 @@ def replay(
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: publish the anonymized ranking snapshot(s)",
 )
-@in_transaction
 def publish_rankings(
     code: str,
     principal: CommitteeUser,
@@ -334,7 +324,6 @@ def publish_rankings(
     responses=error_doc(401, 403, 404),
     summary="Committee: recompute every stored result and list each one that differs",
 )
-@in_transaction
 def verify_results(
     code: str, _principal: CommitteeUser, session: SessionDep
 ) -> ResultsVerificationOut:
@@ -362,7 +351,6 @@ def _correction(body: CorrectionIn) -> correction_service.CorrectionRequest:
     responses=error_doc(401, 403, 404, 422),
     summary="Committee: who would move if this key were corrected (nothing is changed)",
 )
-@in_transaction
 def correction_dry_run(
     code: str,
     body: CorrectionIn,
@@ -392,7 +380,6 @@ def correction_dry_run(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: apply a key correction or annulment, rescore and republish",
 )
-@in_transaction
 def correction_apply(
     code: str,
     body: CorrectionIn,
@@ -421,7 +408,6 @@ def correction_apply(
     responses=error_doc(401, 403, 404, 409),
     summary="Committee: item statistics and review flags (JSON)",
 )
-@in_transaction
 def item_analysis_json(
     code: str, _principal: CommitteeUser, session: ReadSessionDep
 ) -> ItemAnalysisOut:
@@ -437,7 +423,6 @@ def item_analysis_json(
     responses={200: {"content": {"text/html": {}}}, **error_doc(401, 403, 404, 409)},
     summary="Committee: the item report as one self-contained HTML page",
 )
-@in_transaction
 def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionDep) -> HTMLResponse:
     """The same content as ``ujian report items``: tables, histograms with thresholds, the
     difficulty/discrimination scatter and option trace lines; each flagged item links to its
@@ -461,7 +446,6 @@ def item_report_html(code: str, _principal: CommitteeUser, session: ReadSessionD
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: calibrate the exam's items (IRT) from its finished attempts",
 )
-@in_transaction
 def run_calibration(
     code: str,
     body: CalibrationIn,
@@ -484,7 +468,6 @@ def run_calibration(
     responses=error_doc(401, 403, 404),
     summary="Committee: calibrations run on an exam",
 )
-@in_transaction
 def list_calibrations(
     code: str, _principal: CommitteeUser, session: ReadSessionDep
 ) -> list[CalibrationSummary]:
@@ -501,7 +484,6 @@ def list_calibrations(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Committee: the final ranking from several stages (e.g. SKD 40 % + SKB 60 %)",
 )
-@in_transaction
 def combined_ranking(
     body: CombinedIn,
     principal: CommitteeUser,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.responses import error_doc
+from app.api.transaction import ApiRouter
 from app.deps import DatabaseDep
 from app.errors import envelope
 from app.repositories import health as health_repo
 from app.schemas.health import HealthOut
 
-router = APIRouter(tags=["service"])
+router = ApiRouter(tags=["service"])
 
 
 @router.get(

@@ -14,13 +14,13 @@ from typing import Annotated
 
 import qrcode
 import qrcode.image.svg
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import IdPath, error_doc
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import ReadSessionDep, SettingsDep
 from app.errors import NotFound
 from app.keys import KeyStore
@@ -29,7 +29,7 @@ from app.services import audit, live
 from app.services import public as public_service
 from app.services import results as results_service
 
-router = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = ApiRouter(prefix="/api/v1/public", tags=["public"])
 
 HEARTBEAT_SECONDS = 15.0
 
@@ -40,7 +40,6 @@ HEARTBEAT_SECONDS = 15.0
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **error_doc(404, 422)},
     summary="Anyone: the published rankings of an exam, per formation",
 )
-@in_transaction
 def public_rankings(
     exam: str,
     session: ReadSessionDep,
@@ -67,7 +66,6 @@ def public_rankings(
     responses=error_doc(404),
     summary="Anyone: verify a result slip",
 )
-@in_transaction
 def verify(code: str, request: Request, session: ReadSessionDep) -> SlipVerificationOut:
     """``authentic`` is true only when the code was issued by this server for exactly the
     scores on file; an altered or forged slip is rejected (the valid scores, if any, shown)."""
@@ -124,7 +122,6 @@ def public_keys(settings: SettingsDep) -> PublicKeysOut:
     responses=error_doc(404),
     summary="Anyone: the Ed25519-signed document of an authentic slip (to check offline)",
 )
-@in_transaction
 def signed_slip(
     code: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> SignedDocumentOut:
@@ -146,7 +143,6 @@ def signed_slip(
     responses=error_doc(404),
     summary="Anyone: the Ed25519-signed documents of an exam's published ranking snapshots",
 )
-@in_transaction
 def signed_rankings(exam: str, session: ReadSessionDep) -> list[SignedDocumentOut]:
     """Every published snapshot (oldest first) as signed when published: its rows, content
     hash and the head of every audit chain at that moment, checkable offline."""
@@ -186,7 +182,6 @@ def slip_qr(code: str, settings: SettingsDep) -> Response:
     responses=error_doc(404),
     summary="Anyone: the live board so far (JSON)",
 )
-@in_transaction
 def live_board(sitting_id: IdPath, session: ReadSessionDep) -> LiveBoardOut:
     """Every finished candidate of the sitting by pseudonym, with section scores and total."""
     return LiveBoardOut.model_validate(public_service.live_board(session, sitting_id))

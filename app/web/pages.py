@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.api.transaction import ApiRouter
 from app.web.i18n import LANGUAGE_COOKIE, LANGUAGES, catalogue, choose_language, translate
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -122,7 +123,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
-router = APIRouter(include_in_schema=False)
+router = ApiRouter(include_in_schema=False)
 
 
 def _language_links(request: Request) -> list[dict[str, str]]:
