@@ -178,6 +178,7 @@ def login(body: CandidateLogin, request: Request, session: SessionDep, svc: Serv
         pin=body.pin,
         now=svc.clock.now(),
         client=client_address(request),
+        agent=request.headers.get("user-agent", ""),
         secret=svc.secret,
         tokens=svc.tokens,
         policy=Policy(settings.login_max_failures, window, window),

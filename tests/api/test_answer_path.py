@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.api.answer_path import AnswerPath
 from app.main import create_app
-from tests.support.factory import mini_exam
+from tests.support.factory import mini_exam, move_with_approval
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_saves_answer_like_the_route(client, route_only, exam, clock):
         assert response.json()["error"] in {"DeadlinePassed", "AttemptNotActive"}
 
 
-def test_token_refusals_are_the_routes(client, exam):
+def test_token_refusals_are_the_routes(client, exam, db, clock):
     headers = started(client, exam)
     body = {"option": "A", "flagged": False, "seq": 1}
     for bad in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}):
@@ -90,8 +90,8 @@ def test_token_refusals_are_the_routes(client, exam):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"] == "Unauthorized"
-    # A token superseded by a login from another PC cannot write.
-    started(client, exam)
+    # A token superseded by an approved move to another PC cannot write.
+    move_with_approval(client, exam, db, clock)
     response = put(client, headers, 1, body)
     assert response.status_code in (401, 409)
     assert response.json()["error"]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.support.factory import candidate_login as login
-from tests.support.factory import mini_exam
+from tests.support.factory import mini_exam, move_with_approval
 from tests.support.factory import start_attempt as start
 
 
@@ -208,11 +208,12 @@ def test_finish_needs_confirmation(client, exam):
     assert state(client, headers)["status"] == "in_progress"
 
 
-def test_login_on_another_pc_moves_the_attempt_and_ends_the_old_token(client, exam):
+def test_login_on_another_pc_moves_the_attempt_and_ends_the_old_token(client, exam, db, clock):
     old = login(client, exam)
     start(client, old)
     save(client, old, 1, "B", 1)
-    new = login(client, exam)
+    # The proctor approves the move (the default rule): only then does the old PC's token end.
+    new = move_with_approval(client, exam, db, clock)
     assert save(client, old, 2, "C", 2).status_code == 401
     assert client.get("/api/v1/attempts/current", headers=old).status_code == 401
     moved = state(client, new)
@@ -261,13 +262,13 @@ def test_the_clock_endpoint_is_the_state_without_items(client, exam, clock):
     )
 
 
-def test_a_candidates_own_events_form_their_attempts_audit_chain(client, exam, db):
+def test_a_candidates_own_events_form_their_attempts_audit_chain(client, exam, db, clock):
     from app.repositories import audit as audit_repo
     from app.services import audit
 
     first = login(client, exam, "2026000001")
     start(client, first)
-    moved = login(client, exam, "2026000001")  # the same candidate on another PC
+    moved = move_with_approval(client, exam, db, clock)  # the same candidate on another PC
     finished = client.post(
         "/api/v1/attempts/current/finish", json={"confirm": True}, headers=moved
     ).json()
@@ -281,8 +282,9 @@ def test_a_candidates_own_events_form_their_attempts_audit_chain(client, exam, d
     assert mine == [
         (1, "candidate.login"),
         (2, "attempt.start"),
-        (3, "candidate.device_moved"),
-        (4, "attempt.finish"),
+        (3, "candidate.move_requested"),
+        (4, "attempt.move_approved"),
+        (5, "attempt.finish"),
     ]
     theirs = [e.action for e in events if e.chain == f"attempt:{neighbour}"]
     assert theirs == ["candidate.login", "attempt.start"]

@@ -101,6 +101,11 @@ def test_a_second_pc_waits_and_the_first_keeps_working(client, exam, proctor):
     assert request["id"] == body["request_id"]
     assert request["nomor_peserta"] == NOMOR
     assert request["old_client"] == request["new_client"] == "testclient"
+    # Each PC is named by the browser it logged in with, as the login route saw it.
+    assert (request["old_agent"], request["new_agent"]) == (
+        "Chrome 120 on Windows",
+        "Firefox 121 on Linux",
+    )
     assert request["status"] == "pending"
 
 

@@ -157,6 +157,33 @@ def candidate_login(client, exam: MiniExam, nomor: str = "2026000001") -> dict[s
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def move_with_approval(
+    client, exam: MiniExam, db: Database, clock: Clock, nomor: str = "2026000001"
+) -> dict[str, str]:
+    """Log ``nomor`` in on another PC while their attempt runs: the login waits, the sitting's
+    proctor approves the move, and the new PC collects its token; its auth header."""
+    from app.services import device_moves
+
+    waiting = client.post(
+        "/api/v1/candidate/login", json={"nomor_peserta": nomor, "pin": exam.pin_of(nomor)}
+    )
+    assert waiting.status_code == 409, waiting.text
+    body = waiting.json()
+    assert body["error"] == "DeviceMovePending"
+    with db.session() as session:
+        device_moves.approve(
+            session,
+            body["attempt_id"],
+            body["request_id"],
+            now=clock.now(),
+            actor="proctor:test",
+            reason="PC mati",
+        )
+    status = client.post("/api/v1/candidate/move-status", json={"move_token": body["move_token"]})
+    assert status.status_code == 200, status.text
+    return {"Authorization": f"Bearer {status.json()['access_token']}"}
+
+
 def start_attempt(client, headers: dict[str, str]) -> dict:
     """Start the logged-in candidate's attempt (asserting it worked); the attempt's state."""
     response = client.post("/api/v1/attempts/current/start", headers=headers)
