@@ -19,8 +19,6 @@ from app.errors import install_error_handlers
 from app.middleware.body_limit import BodyLimitMiddleware, upload_limits
 from app.observability import RequestIdMiddleware
 from app.services import audit
-from app.services.autosave import SaveRateLimit
-from app.services.candidate_tokens import CandidateTokens
 from app.services.container import Services
 from app.settings import Settings, get_settings
 from app.web import assets, pages
@@ -39,13 +37,6 @@ def create_app(
     database = db or connect(settings)
     services = Services(
         settings=settings, db=database, clock=clock or Clock(), secret=settings.secret()
-    )
-    # Candidate tokens last UJIAN_TOKEN_LIFETIME_HOURS, like staff tokens.
-    services.tokens = CandidateTokens(
-        services.secret, lifetime_seconds=settings.token_lifetime_hours * 3600
-    )
-    services.writer.rate_limit = SaveRateLimit(
-        services.clock, rate=settings.save_rate_per_second, burst=settings.save_burst
     )
     # Every audit event's hash is keyed by a sub-key of this secret.
     audit.use_secret(services.secret)

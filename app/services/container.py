@@ -8,7 +8,7 @@ from datetime import timedelta
 from app.clock import Clock
 from app.db import Database
 from app.services import attempts
-from app.services.autosave import AutosaveWriter
+from app.services.autosave import AutosaveWriter, SaveRateLimit
 from app.services.candidate_tokens import CandidateTokens
 from app.services.live import LiveHub
 from app.services.runtime import RuntimeCache
@@ -31,7 +31,10 @@ class Services:
     live: LiveHub = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tokens = CandidateTokens(self.secret)
+        # Candidate tokens last UJIAN_TOKEN_LIFETIME_HOURS, like staff tokens.
+        self.tokens = CandidateTokens(
+            self.secret, lifetime_seconds=self.settings.token_lifetime_hours * 3600
+        )
         self.live = LiveHub(self.db)
         self.sweeper = Sweeper(
             self.db,
@@ -42,6 +45,11 @@ class Services:
         )
         self.writer = AutosaveWriter(
             self.db, self.clock, grace=self.grace, on_expired=self.sweeper.wake
+        )
+        self.writer.rate_limit = SaveRateLimit(
+            self.clock,
+            rate=self.settings.save_rate_per_second,
+            burst=self.settings.save_burst,
         )
 
     @property
