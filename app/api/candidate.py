@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.responses import error_doc, error_response
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import SessionDep, client_address
 from app.errors import AppError, BadRequest, Unauthorized
 from app.schemas.candidate import (
@@ -32,7 +32,7 @@ from app.services.throttle import Policy
 from exam_day.attempt import AttemptState
 from exam_day.status import FinishReason
 
-router = APIRouter(prefix="/api/v1", tags=["candidate"])
+router = ApiRouter(prefix="/api/v1", tags=["candidate"])
 
 
 class CandidateBearer(HTTPBearer):
@@ -167,7 +167,6 @@ def _save_adaptive(svc: Services, claim: CandidateClaim, position: int, body: Sa
     responses=error_doc(401, 422, 429),
     summary="Candidate: log in with nomor peserta and the sitting's PIN",
 )
-@in_transaction
 def login(body: CandidateLogin, request: Request, session: SessionDep, svc: ServicesDep) -> Any:
     """Only while the sitting is open. Logging in on another PC moves the attempt there."""
     settings = svc.settings
@@ -198,7 +197,6 @@ def login(body: CandidateLogin, request: Request, session: SessionDep, svc: Serv
     responses=error_doc(401),
     summary="Candidate: log out (ends this token; the attempt itself is unchanged)",
 )
-@in_transaction
 def logout(claim: CandidateDep, session: SessionDep) -> Response:
     """The token is refused from now on; on a shared PC, nobody after the candidate can use
     the screen they left."""

@@ -10,18 +10,18 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.candidate import CandidateDep, ServicesDep
 from app.api.responses import error_doc
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import ReadSessionDep, client_address
 from app.schemas.practice import PracticeExamList, PracticeReview, PracticeStart
 from app.services import practice
 from app.services.container import Services
 
-router = APIRouter(prefix="/api/v1/practice", tags=["practice"])
+router = ApiRouter(prefix="/api/v1/practice", tags=["practice"])
 
 _RATE_LOCK = threading.Lock()
 
@@ -44,7 +44,6 @@ ExamCodePath = Annotated[str, Path(min_length=1, max_length=64, description="the
     response_model=PracticeExamList,
     summary="Anyone: the practice exams (simulasi) open to the public",
 )
-@in_transaction
 def practice_exams(session: ReadSessionDep) -> PracticeExamList:
     """Each published practice exam with its duration and sections."""
     return PracticeExamList(exams=practice.exams(session))
@@ -99,7 +98,6 @@ def _start(svc: Services, code: str, client: str, limits: practice.Limits) -> pr
     responses=error_doc(401, 404, 409),
     summary="Practice candidate: the score, keys and explanations after finishing",
 )
-@in_transaction
 def review(claim: CandidateDep, session: ReadSessionDep, svc: ServicesDep) -> PracticeReview:
     """Only for a finished practice attempt (404 for a live attempt's token, 409 before the
     practice attempt is finished)."""

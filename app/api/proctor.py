@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from sqlalchemy.orm import Session
 
 from app.api.responses import IdPath, error_doc
 from app.api.sitting_access import ProctorOfAttempt, ProctorOfSitting
-from app.api.transaction import in_transaction
+from app.api.transaction import ApiRouter
 from app.deps import ClockDep, ProctorUser, ReadSessionDep, SessionDep
 from app.schemas.auth import LoginUnlocked
 from app.schemas.exams import AttemptControl, Extension, PinOut, PinReissue, Reason, SittingControl
 from app.schemas.proctor import ProctorSittingOut, SeatsOut
 from app.services import proctoring
 
-router = APIRouter(prefix="/api/v1", tags=["proctor"])
+router = ApiRouter(prefix="/api/v1", tags=["proctor"])
 
 
 @router.get(
@@ -27,7 +27,6 @@ router = APIRouter(prefix="/api/v1", tags=["proctor"])
     responses=error_doc(401, 403),
     summary="Proctor: my sittings",
 )
-@in_transaction
 def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[ProctorSittingOut]:
     """The sittings this proctor is assigned to."""
     return [
@@ -42,7 +41,6 @@ def my_sittings(principal: ProctorUser, session: ReadSessionDep) -> list[Proctor
     responses=error_doc(401, 403, 404),
     summary="Proctor: the sitting's seats",
 )
-@in_transaction
 def seats(
     sitting_id: IdPath, proctor: ProctorOfSitting, session: ReadSessionDep, clock: ClockDep
 ) -> SeatsOut:
@@ -77,7 +75,6 @@ _SITTING_ACTIONS: dict[str, tuple[_SittingAct, str]] = {
 def _sitting_action(action: str) -> Any:
     act, description = _SITTING_ACTIONS[action]
 
-    @in_transaction
     def handler(
         sitting_id: IdPath,
         proctor: ProctorOfSitting,
@@ -135,7 +132,6 @@ _ATTEMPT_ACTIONS = {
 def _attempt_action(action: str) -> Any:
     act, _summary, description = _ATTEMPT_ACTIONS[action]
 
-    @in_transaction
     def handler(
         attempt_id: IdPath,
         body: Reason,
@@ -168,7 +164,6 @@ for _action, (_act, _summary, _doc) in _ATTEMPT_ACTIONS.items():
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: give extra minutes",
 )
-@in_transaction
 def extend_attempt(
     attempt_id: IdPath,
     body: Extension,
@@ -195,7 +190,6 @@ def extend_attempt(
     responses=error_doc(401, 403, 404, 409, 422),
     summary="Proctor: reissue PINs",
 )
-@in_transaction
 def reissue_pins(
     sitting_id: IdPath,
     body: PinReissue,
@@ -227,7 +221,6 @@ def reissue_pins(
     responses=error_doc(401, 403, 404, 422),
     summary="Proctor: unlock a candidate locked out by wrong PINs",
 )
-@in_transaction
 def unlock_candidate(
     sitting_id: IdPath,
     nomor_peserta: Annotated[str, Path(min_length=1, max_length=32)],

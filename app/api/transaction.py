@@ -125,18 +125,6 @@ def transactional(func: F) -> F:
     return route  # type: ignore[return-value]
 
 
-def in_transaction(func: F) -> F:
-    """The explicit form of what :class:`UnitOfWorkRoute` does for every route.
-
-    Kept so that routes still decorated with it keep working (the route class never wraps them
-    a second time); new routes need nothing.
-    """
-    if unit_of_work_mode(func) is None and session_parameter(func) is None:
-        msg = f"{func.__qualname__}: in_transaction needs a 'session: SessionDep' parameter"
-        raise TypeError(msg)
-    return transactional(func)
-
-
 class UnitOfWorkRoute(APIRoute):
     """An API route whose endpoint runs in one unit of work when it declares a session."""
 

@@ -25,7 +25,6 @@ from app.api.transaction import (
     ApiRouter,
     UnitOfWorkRoute,
     check_routes,
-    in_transaction,
     session_parameter,
     unit_of_work_mode,
     unit_of_work_problems,
@@ -164,12 +163,6 @@ def client(db: Database) -> Iterator[TestClient]:
         session.flush()
         raise ValueError("refused after writing")
 
-    @router.post("/decorated")
-    @in_transaction
-    def decorated(session: SessionDep) -> dict[str, bool]:
-        session.execute(select(1))
-        return {"in_transaction": session.in_transaction()}
-
     @router.get("/read")
     def read(db_session: ReadSessionDep, name: str = "x") -> dict[str, str]:
         assert isinstance(db_session, Session)
@@ -202,11 +195,6 @@ def test_a_route_that_raises_leaves_nothing_behind(
     assert client.post("/t/failing").status_code == 500
     assert units == [True]
     assert staff_count(db) == 0
-
-
-def test_a_decorated_route_is_wrapped_once(client: TestClient, units: list[bool]) -> None:
-    assert client.post("/t/decorated").json() == {"in_transaction": True}
-    assert units == [True]
 
 
 def test_a_read_route_runs_in_a_read_unit_of_work_whatever_its_parameter_name(
