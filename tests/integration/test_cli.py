@@ -221,7 +221,7 @@ COMMANDS = {
     "keys show": ["--json"],
     "keys rotate": [],
     "verify": ["DOCUMENT_FILE", "--keys"],
-    "bank import": ["PATHS", "--dry-run", "--json", "--section", "--topic"],
+    "bank import": ["PATHS", "--dry-run", "--json", "--section", "--topic", "--new-versions"],
     "bank export": ["--out", "--format"],
     "bank sections list": [],
     "bank sections add": ["CODE", "NAME"],

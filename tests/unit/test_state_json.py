@@ -46,6 +46,7 @@ def state(**overrides):
             item(2, adaptive=True, locked=True),
             item(3, stem="", options=[], option=None, adaptive=True, pending=True),
         ],
+        "stimuli": {"BACA-1@1": {"title": "Bacaan", "content": "<p>Teks</p>", "positions": [1]}},
         "result": None,
     }
     value.update(overrides)
