@@ -269,5 +269,18 @@ def publish_combined(
                 "stages": [asdict(s) for s in summary.stages],
             },
         )
+        # Signed like every published ranking: checkable offline, carrying the audit heads.
+        audit.sign_and_store(
+            session,
+            rankings.SNAPSHOT_KIND,
+            f"ranking:{code}:{formation.code}:{number}",
+            {
+                **content,
+                "content_hash": digest,
+                "published_at": now.isoformat(),
+                "audit_heads": audit.current_heads(session),
+            },
+            now,
+        )
         published.append(rankings.Published(formation.code, snapshot, "published", 0))
     return summary, published

@@ -111,6 +111,18 @@ def test_final_ranking_weights_stages_and_breaks_ties_by_grade_average(
     text = json.dumps(board)
     assert "2026000002" not in text
     assert "Peserta" not in text
+    # The final selection is signed like every published ranking: checkable offline with the
+    # public keys alone, and an altered copy is not.
+    from app.keys import check_document, public_keys_from_json
+
+    keys = public_keys_from_json(client.get("/api/v1/public/keys").text, "keys")
+    [document] = client.get("/api/v1/public/rankings/FINAL-2026/signed").json()
+    checked = check_document(document, keys)
+    assert checked.valid, checked.reason
+    assert checked.body is not None
+    assert checked.body["formation"] == board["formations"][0]["formation"]["code"]
+    forged = {**document, "payload": document["payload"].replace("100.0", "99.0", 1)}
+    assert not check_document(forged, keys).valid
 
 
 def test_weights_must_add_up_to_100(client, committee, db, clock, app):
