@@ -44,8 +44,9 @@ LanguageQuery = Annotated[Literal["id", "en"], Query(description="language of th
 )
 def integrity_report(
     code: str,
-    _principal: CommitteeUser,
-    session: ReadSessionDep,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
     sitting: SittingQuery = None,
     row_length: RowLengthQuery = integrity.DEFAULT_ROW_LENGTH,
     lang: LanguageQuery = "id",
@@ -57,6 +58,9 @@ def integrity_report(
     found = integrity.integrity_report(
         session, code, sitting_id=sitting, row_length=row_length, language=lang
     )
+    integrity.record_report_view(
+        session, found, actor=principal.actor, now=clock.now(), export=None
+    )
     return IntegrityReportOut.model_validate(found)
 
 
@@ -67,7 +71,7 @@ def integrity_report(
         200: {
             "content": {
                 "text/csv": {},
-                "application/json": {},
+                "application/json": {"schema": {"$ref": "#/components/schemas/IntegrityReportOut"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
             }
         },
@@ -77,14 +81,18 @@ def integrity_report(
 )
 def integrity_export(
     code: str,
-    _principal: CommitteeUser,
-    session: ReadSessionDep,
+    principal: CommitteeUser,
+    session: SessionDep,
+    clock: ClockDep,
     format: Annotated[Literal["csv", "xlsx", "json"], Query()] = "csv",
     sitting: SittingQuery = None,
     row_length: RowLengthQuery = integrity.DEFAULT_ROW_LENGTH,
 ) -> Response:
     """The flags of the report, one row per flag, with both languages' reasons."""
     found = integrity.integrity_report(session, code, sitting_id=sitting, row_length=row_length)
+    integrity.record_report_view(
+        session, found, actor=principal.actor, now=clock.now(), export=format
+    )
     name = f"integrity-{code}" + (f"-sitting-{sitting}" if sitting else "")
     if format == "csv":
         body: bytes = integrity.export_csv(found).encode("utf-8")

@@ -515,6 +515,36 @@ def integrity_report(
     )
 
 
+#: The audit action of a staff member reading an integrity report (every flagged attempt's
+#: answer times, changes and neighbours: answer history in summary).
+REPORT_VIEWED = "integrity.report_viewed"
+
+
+def record_report_view(
+    session: Session, report: IntegrityReport, *, actor: str, now: datetime, export: str | None
+) -> None:
+    """Audit who read an integrity report and when: on the sitting's chain for one sitting,
+    else on the staff chain, naming the flagged attempts whose evidence it showed."""
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action=REPORT_VIEWED,
+        subject=f"exam:{report.exam_code}",
+        payload={
+            "sitting": report.sitting_id,
+            "attempts_analysed": report.attempts_analysed,
+            "flagged": [entry.attempt_id for entry in report.flagged],
+            "export": export,
+        },
+        chain=(
+            audit.sitting_chain(report.sitting_id)
+            if report.sitting_id is not None
+            else audit.GLOBAL_CHAIN
+        ),
+    )
+
+
 def record_decision(
     session: Session,
     attempt_id: int,

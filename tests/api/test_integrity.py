@@ -166,7 +166,7 @@ def sat(client, db, clock, committee, room):
     return sitting_id, sit_room(client, db, clock, committee, pins)
 
 
-def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, committee, sat):
+def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, committee, sat, db):
     sitting_id, attempts = sat
     response = client.get(
         f"/api/v1/exams/ROOM/integrity?sitting={sitting_id}&row_length=4", headers=committee
@@ -196,6 +196,26 @@ def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, com
     assert top["time_strip_svg"].startswith("<svg")
     assert "<svg" in report["room_map_svg"]
     assert top["decision"] is None
+    # Reading the evidence is itself on the record: who, when, which flagged attempts.
+    export = client.get(
+        f"/api/v1/exams/ROOM/integrity/export?sitting={sitting_id}&format=csv", headers=committee
+    )
+    assert export.status_code == 200
+    with db.read_session() as session:
+        views = [
+            (v.chain, v.actor, json.loads(v.payload) if isinstance(v.payload, str) else v.payload)
+            for v in session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == integrity_service.REPORT_VIEWED)
+                .order_by(AuditEvent.id)
+            )
+        ]
+    assert [(chain, payload["export"]) for chain, _actor, payload in views] == [
+        (f"sitting:{sitting_id}", None),
+        (f"sitting:{sitting_id}", "csv"),
+    ]
+    assert all(actor.startswith("staff:") for _chain, actor, _payload in views)
+    assert views[0][2]["flagged"] == [a["attempt_id"] for a in report["flagged"]]
 
 
 def test_the_html_report_lists_the_copier_first_with_its_reason(db, sat):
