@@ -203,7 +203,7 @@ def test_the_copier_is_ranked_first_with_its_neighbour_named_by_seat(client, com
     assert export.status_code == 200
     with db.read_session() as session:
         views = [
-            (v.chain, v.actor, json.loads(v.payload) if isinstance(v.payload, str) else v.payload)
+            (v.chain, v.actor, json.loads(v.payload))
             for v in session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.action == integrity_service.REPORT_VIEWED)
