@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -41,7 +42,12 @@ def restrict_sqlite_files(path: Path) -> None:
     covers them; files left by an older version are narrowed too.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    # Never open an existing database file here: closing any descriptor of a file drops every
+    # POSIX lock this process holds on it, and SQLite's locks (its connections in this process)
+    # would silently vanish. Only a file that does not exist yet is created, exclusively.
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists():
             file.chmod(0o600)
