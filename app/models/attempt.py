@@ -73,9 +73,7 @@ class Attempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # None only for a practice attempt (see PracticeAttempt): it has no roster row at all.
-    registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registrations.id"), unique=True
-    )
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"), unique=True)
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
     status: Mapped[AttemptStatus] = mapped_column(StoredEnum(AttemptStatus))

@@ -27,11 +27,11 @@ from sqlalchemy import select, update
 from app.api.answer_path import MAX_BODY, AnswerPath
 from app.clock import Clock
 from app.main import create_app
-from app.settings import Settings
 from app.models.attempt import Attempt, Response, ResponseEvent
 from app.models.integrity import ItemViewBatch
 from app.models.sitting import Sitting
 from app.services import device_moves, proctoring
+from app.settings import Settings
 from tests.conftest import make_settings
 from tests.support.factory import MiniExam, mini_exam
 
